@@ -1,0 +1,1 @@
+"""The only package that imports pipecat: the service, its settings, context mapping."""

@@ -1,0 +1,96 @@
+"""Input media made fit for the wire: audio at the session's rate and format, images as JPEG.
+
+Audio is the hot path (a frame every 20 ms): the common case (already at the session's
+rate, PCM, mono) is one base64 call and nothing else. Resampling uses pipecat's stream
+resampler, created once per input rate.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Literal
+
+import numpy as np
+from loguru import logger
+from pipecat.audio.resamplers.base_audio_resampler import BaseAudioResampler
+from pipecat.audio.utils import create_stream_resampler, pcm_to_alaw, pcm_to_ulaw
+from PIL import Image
+
+__all__ = ["AudioEncoder", "encode_image"]
+
+AudioFormat = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
+
+_b64encode = base64.b64encode
+
+
+class AudioEncoder:
+    """Turns pipeline input audio into the base64 the session's input format wants.
+
+    Args:
+        rate: the session's input sample rate (24000 for PCM, 8000 for G.711).
+        audio_format: the session's input format.
+    """
+
+    def __init__(self, rate: int = 24000, audio_format: AudioFormat = "audio/pcm") -> None:
+        self.rate = rate
+        self.audio_format: AudioFormat = audio_format
+        self._resamplers: dict[int, BaseAudioResampler] = {}
+        self._warned_rates: set[int] = set()
+
+    def _resampler(self, in_rate: int) -> BaseAudioResampler:
+        resampler = self._resamplers.get(in_rate)
+        if resampler is None:
+            resampler = self._resamplers[in_rate] = create_stream_resampler()
+            if in_rate not in self._warned_rates:
+                self._warned_rates.add(in_rate)
+                logger.debug(f"resampling input audio from {in_rate} Hz to {self.rate} Hz")
+        return resampler
+
+    async def encode(self, audio: bytes, sample_rate: int, num_channels: int = 1) -> str:
+        """Base64 of ``audio`` converted to the session's input format (hot path)."""
+        if num_channels > 1:
+            samples = np.frombuffer(audio, dtype=np.int16).reshape(-1, num_channels)
+            audio = samples.mean(axis=1).astype(np.int16).tobytes()
+        if self.audio_format == "audio/pcm":
+            if sample_rate != self.rate:
+                audio = await self._resampler(sample_rate).resample(audio, sample_rate, self.rate)
+        elif self.audio_format == "audio/pcmu":
+            audio = await pcm_to_ulaw(audio, sample_rate, self.rate, self._resampler(sample_rate))
+        else:
+            audio = await pcm_to_alaw(audio, sample_rate, self.rate, self._resampler(sample_rate))
+        return _b64encode(audio).decode("ascii")
+
+
+def encode_image(
+    image: bytes,
+    size: tuple[int, int],
+    image_format: str | None,
+    *,
+    max_side: int = 1024,
+    quality: int = 80,
+) -> str:
+    """A ``data:image/jpeg;base64,...`` URL for a raw or encoded image.
+
+    Raw frames (``format`` RGB/RGBA/L...) are wrapped; encoded ones (PNG, JPEG...) are
+    decoded. Oversized images are scaled down to ``max_side``; anything with alpha or a
+    palette is flattened to RGB, because JPEG has neither.
+
+    Raises:
+        ValueError: the bytes are not an image in the stated format.
+    """
+    try:
+        if image_format and image_format.upper() in {"RGB", "RGBA", "L", "LA", "P", "CMYK"}:
+            picture = Image.frombytes(image_format.upper(), size, image)
+        else:
+            picture = Image.open(io.BytesIO(image))
+            picture.load()
+    except Exception as exc:
+        raise ValueError(f"not a decodable image ({image_format}, {size}): {exc}") from exc
+    if picture.mode != "RGB":
+        picture = picture.convert("RGB")
+    if max(picture.size) > max_side:
+        picture.thumbnail((max_side, max_side))
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -1,0 +1,186 @@
+"""What the session core hands back: client events to send, and things that happened.
+
+The core's commands and its ``receive`` both return a list of these, in the order they
+must be acted on. :class:`Send` carries a client event for the connection; every other
+value is a *happening* for the glue to turn into pipecat frames, metrics or spans. They
+are plain frozen values, so a test can compare them with ``==``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from realtime_llm.errors import ErrorClass
+
+__all__ = [
+    "AssistantText",
+    "AssistantTranscript",
+    "AudioChunk",
+    "AudioStarted",
+    "AudioStopped",
+    "ErrorReported",
+    "ItemCreated",
+    "ItemUpdated",
+    "Output",
+    "ResponseEnded",
+    "ResponseStarted",
+    "RetrieveFinished",
+    "Send",
+    "SessionReady",
+    "ToolCall",
+    "ToolCallsRequested",
+    "UserSpeechStarted",
+    "UserSpeechStopped",
+    "UserTranscript",
+    "UserTranscriptDelta",
+]
+
+_v = {"frozen": True, "slots": True}
+
+
+@dataclass(**_v)
+class Send:
+    """A client event to send, as the dict that goes on the wire (GA names)."""
+
+    event: dict[str, Any]
+
+
+@dataclass(**_v)
+class SessionReady:
+    """The server applied our session configuration (first ``session.updated``)."""
+
+
+@dataclass(**_v)
+class ResponseStarted:
+    response_id: str
+
+
+@dataclass(**_v)
+class ResponseEnded:
+    """A response is over: exactly one per :class:`ResponseStarted`."""
+
+    response_id: str
+    status: str
+    reason: str | None = None
+    usage: Mapping[str, Any] | None = None
+    error_message: str | None = None
+    interrupted: bool = False
+
+
+@dataclass(**_v)
+class AudioStarted:
+    item_id: str
+
+
+@dataclass(**_v)
+class AudioChunk:
+    item_id: str
+    audio_b64: str
+
+
+@dataclass(**_v)
+class AudioStopped:
+    item_id: str
+
+
+@dataclass(**_v)
+class AssistantTranscript:
+    """A piece of what the assistant is saying (spoken replies)."""
+
+    text: str
+
+
+@dataclass(**_v)
+class AssistantText:
+    """A piece of a text reply (text-only sessions)."""
+
+    text: str
+
+
+@dataclass(**_v)
+class UserSpeechStarted:
+    """Server VAD heard the user start: the playing reply has already been handled."""
+
+
+@dataclass(**_v)
+class UserSpeechStopped:
+    pass
+
+
+@dataclass(**_v)
+class UserTranscriptDelta:
+    item_id: str
+    text: str
+
+
+@dataclass(**_v)
+class UserTranscript:
+    item_id: str
+    text: str
+
+
+@dataclass(**_v)
+class ToolCall:
+    call_id: str
+    name: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(**_v)
+class ToolCallsRequested:
+    """The model asked for these calls; the glue runs them through pipecat's machinery."""
+
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(**_v)
+class ItemCreated:
+    item_id: str
+    item: Mapping[str, Any]
+
+
+@dataclass(**_v)
+class ItemUpdated:
+    item_id: str
+    item: Mapping[str, Any]
+
+
+@dataclass(**_v)
+class RetrieveFinished:
+    item_id: str
+    item: Mapping[str, Any] | None
+    error: str | None = None
+
+
+@dataclass(**_v)
+class ErrorReported:
+    """A server error the user should hear about (benign ones are only logged)."""
+
+    message: str
+    code: str | None
+    error_class: ErrorClass
+    param: str | None = None
+
+
+Output = (
+    Send
+    | SessionReady
+    | ResponseStarted
+    | ResponseEnded
+    | AudioStarted
+    | AudioChunk
+    | AudioStopped
+    | AssistantTranscript
+    | AssistantText
+    | UserSpeechStarted
+    | UserSpeechStopped
+    | UserTranscriptDelta
+    | UserTranscript
+    | ToolCallsRequested
+    | ItemCreated
+    | ItemUpdated
+    | RetrieveFinished
+    | ErrorReported
+)

@@ -1,0 +1,124 @@
+"""The I/O edge: one object owns the WebSocket, and translates the wire at the boundary.
+
+Outgoing client events are dicts (GA names) serialized here; incoming JSON is decoded,
+its type mapped to the GA name by the dialect, and parsed into a typed
+:mod:`~realtime_llm.protocol.events` value. Bad JSON and malformed events are logged and
+skipped: a server that says something odd never crashes the bot. Library exceptions are
+mapped to :mod:`realtime_llm.errors` here, once (``_map_connect_errors``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from loguru import logger
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from realtime_llm.dialects.base import Dialect, redact_url
+from realtime_llm.errors import ConnectionFailed, FatalConnectionError, ProtocolError
+from realtime_llm.protocol.events import ServerEvent, parse_server_event
+
+__all__ = ["RealtimeConnection"]
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_loads = json.loads
+
+
+@contextmanager
+def _map_connect_errors(safe_url: str) -> Iterator[None]:
+    try:
+        yield
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        message = f"the server refused the connection to {safe_url}: HTTP {status}"
+        if 400 <= status < 500 and status != 429:
+            raise FatalConnectionError(message) from None
+        raise ConnectionFailed(message) from None
+    except (OSError, InvalidHandshake, TimeoutError) as exc:
+        raise ConnectionFailed(f"cannot connect to {safe_url}: {type(exc).__name__}") from None
+
+
+class RealtimeConnection:
+    """One WebSocket to a realtime server.
+
+    Args:
+        dialect: URL, auth and event naming of the server.
+        model: the model, fixed for the life of the connection (it is in the URL).
+        api_key: the secret; it goes into a header and nowhere else (never logged).
+    """
+
+    def __init__(self, dialect: Dialect, model: str, api_key: str | None) -> None:
+        self._dialect = dialect
+        self._url = dialect.url(model)
+        self._headers = dialect.auth_headers(api_key)
+        self._ws: ClientConnection | None = None
+        self.close_code: int | None = None
+        self.close_reason: str = ""
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with anything secret removed: the only form that may be logged."""
+        return redact_url(self._url)
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        with _map_connect_errors(self.safe_url):
+            self._ws = await connect(
+                self._url,
+                additional_headers=self._headers,
+                compression=None,  # audio does not compress; deflate only costs CPU
+                max_size=None,
+                open_timeout=timeout,
+                ping_interval=20,
+                ping_timeout=20,
+            )
+        self.close_code = None
+        self.close_reason = ""
+        logger.debug(f"connected to {self.safe_url}")
+
+    async def send(self, event: dict[str, Any]) -> bool:
+        """Send one client event; False if the socket is gone (the caller decides)."""
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            await ws.send(_dumps(event))
+        except ConnectionClosed:
+            return False
+        return True
+
+    async def events(self) -> AsyncIterator[ServerEvent]:
+        """Server events until the socket closes; close code and reason are kept."""
+        ws = self._ws
+        if ws is None:
+            return
+        canonical = self._dialect.canonical_type
+        try:
+            async for message in ws:
+                try:
+                    data = _loads(message)
+                    data["type"] = canonical(data["type"])
+                    yield parse_server_event(data)
+                except (ValueError, TypeError, KeyError, ProtocolError) as exc:
+                    logger.warning(f"skipping a malformed server event: {exc}")
+        except ConnectionClosed:
+            pass
+        finally:
+            if ws.close_code is not None:
+                self.close_code = ws.close_code
+                self.close_reason = ws.close_reason or ""
+
+    async def close(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            try:
+                await ws.close()
+            except Exception as exc:  # closing must never raise into a shutdown path
+                logger.debug(f"error while closing {self.safe_url}: {exc!r}")
