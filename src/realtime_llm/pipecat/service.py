@@ -438,7 +438,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
 
     def _session_wire(self) -> dict[str, Any]:
         """The session object to send: settings, then instructions and tools on top."""
-        session = self._settings.session_properties.to_wire()
+        session = self._settings.session_properties.to_wire(include_model=False)
         instructions = self._settings.system_instruction
         if isinstance(instructions, str) and instructions:
             session["instructions"] = instructions

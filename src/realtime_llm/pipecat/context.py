@@ -1,0 +1,214 @@
+"""pipecat's universal context messages -> GA realtime conversation items.
+
+Pure functions, no I/O: the service and the context sync call them to decide what to send
+as ``conversation.item.create``. pipecat's universal ``LLMContext`` holds OpenAI
+chat-completions messages; the realtime protocol wants conversation items instead:
+
+=====================================  ==================================================
+context message                        conversation item(s)
+=====================================  ==================================================
+user, text or ``text`` parts           ``message``/``user`` with ``input_text`` parts
+user ``image_url`` part (data URL)     ``input_image`` part (``image_url``, ``detail``)
+assistant text                         ``message``/``assistant`` with ``output_text``
+assistant ``tool_calls``               one ``function_call`` per call
+``tool`` (``tool_call_id``)            ``function_call_output`` (non-strings JSON-encoded)
+system / developer                     ``message``/``system`` with ``input_text``
+``LLMSpecificMessage`` for us          its payload, taken to be GA item(s) already
+=====================================  ==================================================
+
+What the realtime protocol cannot take (remote image URLs: the server wants the bytes;
+``input_audio`` parts in WAV; files) is left out with a warning rather than sent to be
+rejected: one bad part must not cost the whole conversation replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from loguru import logger
+from pipecat.processors.aggregators.llm_context import (
+    LLMContextMessage,
+    LLMSpecificMessage,
+    standard_message_text,
+)
+
+__all__ = [
+    "LLM_SPECIFIC_ID",
+    "completed_tool_call_ids",
+    "message_text",
+    "message_to_items",
+    "messages_to_items",
+]
+
+LLM_SPECIFIC_ID = "realtime-llm"
+"""The ``llm`` of the ``LLMSpecificMessage`` entries meant for this service."""
+
+_IMAGE_DETAILS = frozenset({"auto", "low", "high"})
+
+
+def messages_to_items(messages: Iterable[LLMContextMessage]) -> list[dict[str, Any]]:
+    """All the items for ``messages``, in order (a message may give several or none)."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        items.extend(message_to_items(message))
+    return items
+
+
+def message_to_items(message: LLMContextMessage) -> list[dict[str, Any]]:
+    """The conversation items for one context message (see the module table)."""
+    if isinstance(message, LLMSpecificMessage):
+        return _specific_items(message)
+    msg = cast("Mapping[str, Any]", message)
+    role = msg.get("role")
+    if role == "user":
+        return _message_item("user", _user_parts(msg.get("content")))
+    if role in ("system", "developer"):
+        return _message_item("system", _text_parts(msg.get("content"), "input_text", role))
+    if role == "assistant":
+        items = _message_item("assistant", _text_parts(msg.get("content"), "output_text", role))
+        items.extend(_function_call(call) for call in msg.get("tool_calls") or [])
+        return items
+    if role == "tool":
+        return [
+            {
+                "type": "function_call_output",
+                "call_id": str(msg.get("tool_call_id", "")),
+                "output": _as_text(msg.get("content")),
+            }
+        ]
+    logger.warning(f"realtime context: messages with role {role!r} have no realtime item; skipped")
+    return []
+
+
+def completed_tool_call_ids(messages: Iterable[LLMContextMessage]) -> set[str]:
+    """The ``tool_call_id`` of every call that already has a result in ``messages``."""
+    done: set[str] = set()
+    for message in messages:
+        if isinstance(message, LLMSpecificMessage):
+            for item in _specific_items(message):
+                if item.get("type") == "function_call_output" and item.get("call_id"):
+                    done.add(str(item["call_id"]))
+            continue
+        msg = cast("Mapping[str, Any]", message)
+        if msg.get("role") == "tool" and msg.get("tool_call_id"):
+            done.add(str(msg["tool_call_id"]))
+    return done
+
+
+def message_text(message: LLMContextMessage) -> str:
+    """The plain text of a message (text parts joined by spaces), for matching transcripts.
+
+    For one of our own ``LLMSpecificMessage`` items, the ``text``/``transcript`` of its
+    content parts; for anything else without text, ``""``.
+    """
+    if not isinstance(message, LLMSpecificMessage):
+        return standard_message_text(message)
+    texts: list[str] = []
+    for item in _specific_items(message):
+        for part in item.get("content") or []:
+            if isinstance(part, Mapping):
+                text = part.get("text") or part.get("transcript")
+                if text:
+                    texts.append(str(text))
+    return " ".join(texts)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _specific_items(message: LLMSpecificMessage) -> list[dict[str, Any]]:
+    """Our own specific messages carry GA items already; other services' are skipped."""
+    if message.llm != LLM_SPECIFIC_ID:
+        return []
+    payload = message.message
+    candidates = payload if isinstance(payload, list) else [payload]
+    items = [dict(item) for item in candidates if isinstance(item, Mapping)]
+    if len(items) != len(candidates):
+        logger.warning("realtime context: a specific message that is not item dicts; skipped")
+        return []
+    return items
+
+
+def _message_item(role: str, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not parts:
+        return []
+    return [{"type": "message", "role": role, "content": parts}]
+
+
+def _content_parts(content: Any) -> list[Mapping[str, Any]]:
+    """Content as a list of parts: a string is one text part, ``None`` none."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    return [part for part in content if isinstance(part, Mapping)]
+
+
+def _text_parts(content: Any, part_type: str, role: object) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for part in _content_parts(content):
+        if part.get("type") == "text":
+            if part.get("text"):
+                parts.append({"type": part_type, "text": str(part["text"])})
+        else:
+            _skipped(part, role)
+    return parts
+
+
+def _user_parts(content: Any) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for part in _content_parts(content):
+        kind = part.get("type")
+        if kind == "text":
+            if part.get("text"):
+                parts.append({"type": "input_text", "text": str(part["text"])})
+        elif kind == "image_url":
+            image = _image_part(part.get("image_url"))
+            if image is not None:
+                parts.append(image)
+        else:
+            _skipped(part, "user")
+    return parts
+
+
+def _image_part(image_url: Any) -> dict[str, Any] | None:
+    spec = image_url if isinstance(image_url, Mapping) else {"url": image_url}
+    url = spec.get("url")
+    if not isinstance(url, str) or not url.startswith("data:"):
+        logger.warning(
+            "realtime context: only data: image URLs can be sent (the server takes the "
+            "bytes, it does not fetch); image skipped"
+        )
+        return None
+    detail = spec.get("detail", "auto")
+    return {
+        "type": "input_image",
+        "image_url": url,
+        "detail": detail if detail in _IMAGE_DETAILS else "auto",
+    }
+
+
+def _function_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    function = call.get("function") or {}
+    return {
+        "type": "function_call",
+        "call_id": str(call.get("id", "")),
+        "name": str(function.get("name", "")),
+        "arguments": _as_text(function.get("arguments", "{}")),
+    }
+
+
+def _as_text(value: Any) -> str:
+    """Strings as they are; anything else as JSON (``str()`` for what JSON cannot hold)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _skipped(part: Mapping[str, Any], role: object) -> None:
+    logger.warning(
+        f"realtime context: a {part.get('type')!r} part in a {role} message has no realtime "
+        "equivalent; skipped"
+    )

@@ -1,0 +1,367 @@
+"""Context messages -> GA conversation items, and the adapter built on them.
+
+Every item is checked inside a ``conversation.item.create`` event against the openai typed
+models, with no key the models do not know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from loguru import logger
+from openai.types.realtime import (
+    ConversationItem,
+    ConversationItemCreateEvent,
+    RealtimeFunctionTool,
+)
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
+from pipecat.processors.aggregators.llm_context import LLMContext, LLMSpecificMessage
+from pydantic import BaseModel, TypeAdapter
+
+from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
+from realtime_llm.pipecat.context import (
+    completed_tool_call_ids,
+    message_text,
+    message_to_items,
+    messages_to_items,
+)
+
+IMAGE = "data:image/jpeg;base64,/9j/4AAQSkZJRg=="
+ITEM = TypeAdapter(ConversationItem)
+
+
+@pytest.fixture
+def warnings_logged() -> Iterator[list[str]]:
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(str(m.record["message"])), level="WARNING")
+    yield messages
+    logger.remove(sink)
+
+
+def unknown_keys(obj: Any) -> list[str]:
+    if isinstance(obj, BaseModel):
+        found = list(obj.model_extra or {})
+        for name in type(obj).model_fields:
+            found += unknown_keys(getattr(obj, name))
+        return found
+    if isinstance(obj, list):
+        return [key for item in obj for key in unknown_keys(item)]
+    return []
+
+
+def assert_valid_items(items: list[dict[str, Any]]) -> None:
+    """Each item is a GA conversation item, and sendable as ``conversation.item.create``."""
+    for item in items:
+        parsed = ITEM.validate_python(item)
+        assert unknown_keys(parsed) == []
+        assert parsed.model_dump(mode="json", exclude_unset=True) == item
+        event = ConversationItemCreateEvent.model_validate(
+            {"type": "conversation.item.create", "item": item}
+        )
+        assert unknown_keys(event) == []
+
+
+def convert(message: Any) -> list[dict[str, Any]]:
+    items = message_to_items(message)
+    assert_valid_items(items)
+    return items
+
+
+# -- one message -------------------------------------------------------------------------
+
+
+def test_user_text() -> None:
+    assert convert({"role": "user", "content": "Hello"}) == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello"}]}
+    ]
+
+
+def test_user_text_and_image_parts() -> None:
+    items = convert(
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": IMAGE, "detail": "low"}},
+                {"type": "image_url", "image_url": {"url": IMAGE}},
+            ],
+        }
+    )
+    assert items[0]["content"] == [
+        {"type": "input_text", "text": "What is this?"},
+        {"type": "input_image", "image_url": IMAGE, "detail": "low"},
+        {"type": "input_image", "image_url": IMAGE, "detail": "auto"},
+    ]
+
+
+def test_remote_image_is_skipped_with_a_warning(warnings_logged: list[str]) -> None:
+    items = convert(
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Look"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
+            ],
+        }
+    )
+    assert items[0]["content"] == [{"type": "input_text", "text": "Look"}]
+    assert any("image" in m for m in warnings_logged)
+
+
+def test_unsupported_part_is_skipped_with_a_warning(warnings_logged: list[str]) -> None:
+    part = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
+    assert convert({"role": "user", "content": [part]}) == []
+    assert any("input_audio" in m for m in warnings_logged)
+
+
+def test_assistant_text() -> None:
+    assert convert({"role": "assistant", "content": "Hi there"}) == [
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "Hi there"}],
+        }
+    ]
+
+
+def test_assistant_tool_calls_become_function_calls() -> None:
+    items = convert(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                },
+                {"id": "call_2", "type": "function", "function": {"name": "now", "arguments": {}}},
+            ],
+        }
+    )
+    assert items == [
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Paris"}',
+        },
+        {"type": "function_call", "call_id": "call_2", "name": "now", "arguments": "{}"},
+    ]
+
+
+def test_assistant_text_comes_before_its_tool_calls() -> None:
+    items = convert(
+        {
+            "role": "assistant",
+            "content": "Let me check.",
+            "tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        }
+    )
+    assert [item["type"] for item in items] == ["message", "function_call"]
+
+
+def test_tool_result_string() -> None:
+    assert convert({"role": "tool", "tool_call_id": "call_1", "content": "sunny"}) == [
+        {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}
+    ]
+
+
+def test_tool_result_non_string_is_json() -> None:
+    items = convert({"role": "tool", "tool_call_id": "call_1", "content": {"temp": 21}})
+    assert json.loads(items[0]["output"]) == {"temp": 21}
+
+
+@pytest.mark.parametrize("role", ["system", "developer"])
+def test_system_and_developer_become_system_items(role: str) -> None:
+    assert convert({"role": role, "content": [{"type": "text", "text": "Be brief."}]}) == [
+        {
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": "Be brief."}],
+        }
+    ]
+
+
+@pytest.mark.parametrize("content", ["", [], None])
+def test_empty_messages_give_no_item(content: Any) -> None:
+    assert message_to_items({"role": "user", "content": content}) == []
+
+
+def test_unknown_role_is_skipped_with_a_warning(warnings_logged: list[str]) -> None:
+    assert message_to_items({"role": "function", "name": "f", "content": "x"}) == []
+    assert any("function" in m for m in warnings_logged)
+
+
+def test_specific_message_for_another_llm_is_skipped() -> None:
+    assert message_to_items(LLMSpecificMessage(llm="google", message={"parts": []})) == []
+
+
+def test_specific_message_for_us_is_sent_as_is() -> None:
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "raw"}]}
+    assert convert(LLMSpecificMessage(llm="realtime-llm", message=item)) == [item]
+    assert convert(LLMSpecificMessage(llm="realtime-llm", message=[item, item])) == [item, item]
+
+
+# -- several messages --------------------------------------------------------------------
+
+CONVERSATION: list[Any] = [
+    {"role": "user", "content": "Weather in Paris?"},
+    {
+        "role": "assistant",
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "w", "arguments": "{}"}}
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    {"role": "system", "content": "Now answer in French."},
+    {"role": "assistant", "content": "Il fait beau."},
+    {
+        "role": "assistant",
+        "tool_calls": [
+            {"id": "call_2", "type": "function", "function": {"name": "w", "arguments": "{}"}}
+        ],
+    },
+]
+
+
+def test_messages_to_items_keeps_the_order() -> None:
+    items = messages_to_items(CONVERSATION)
+    assert_valid_items(items)
+    assert [(item["type"], item.get("role")) for item in items] == [
+        ("message", "user"),
+        ("function_call", None),
+        ("function_call_output", None),
+        ("message", "system"),
+        ("message", "assistant"),
+        ("function_call", None),
+    ]
+
+
+def test_completed_tool_call_ids() -> None:
+    specific = LLMSpecificMessage(
+        llm="realtime-llm",
+        message={"type": "function_call_output", "call_id": "call_9", "output": "ok"},
+    )
+    assert completed_tool_call_ids([*CONVERSATION, specific]) == {"call_1", "call_9"}
+
+
+def test_message_text() -> None:
+    assert message_text({"role": "user", "content": "plain"}) == "plain"
+    parts = [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": IMAGE}}]
+    with_parts: Any = {"role": "user", "content": [*parts, {"type": "text", "text": "b"}]}
+    assert message_text(with_parts) == "a b"
+    assert message_text({"role": "assistant", "tool_calls": []}) == ""
+    ours = LLMSpecificMessage(
+        llm="realtime-llm",
+        message={
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_audio", "transcript": "said"}],
+        },
+    )
+    assert message_text(ours) == "said"
+    assert message_text(LLMSpecificMessage(llm="other", message={"text": "x"})) == ""
+
+
+# -- the adapter -------------------------------------------------------------------------
+
+WEATHER = FunctionSchema(
+    name="get_weather",
+    description="Weather for a city",
+    properties={"city": {"type": "string"}},
+    required=["city"],
+)
+
+
+def test_adapter_id() -> None:
+    assert RealtimeLLMAdapter().id_for_llm_specific_messages == "realtime-llm"
+
+
+def test_tools_are_flat_ga_function_tools() -> None:
+    tools = RealtimeLLMAdapter().to_provider_tools_format(ToolsSchema(standard_tools=[WEATHER]))
+    assert tools == [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    ]
+    parsed = RealtimeFunctionTool.model_validate(tools[0])
+    assert unknown_keys(parsed) == []
+    assert parsed.model_dump(exclude_unset=True) == tools[0]
+
+
+def test_custom_openai_tools_are_appended_others_ignored() -> None:
+    mcp = {"type": "mcp", "server_label": "docs", "server_url": "https://example.com/mcp"}
+    schema = ToolsSchema(
+        standard_tools=[WEATHER],
+        custom_tools={AdapterType.OPENAI: [mcp], AdapterType.GEMINI: [{"google_search": {}}]},
+    )
+    tools = RealtimeLLMAdapter().to_provider_tools_format(schema)
+    assert [tool["type"] for tool in tools] == ["function", "mcp"]
+
+
+async def test_invocation_params_with_service_instruction() -> None:
+    context = LLMContext(messages=CONVERSATION[:3], tools=ToolsSchema(standard_tools=[WEATHER]))
+    params = await RealtimeLLMAdapter().get_llm_invocation_params(
+        context, system_instruction="Be brief."
+    )
+    assert params["system_instruction"] == "Be brief."
+    assert params["items"] == messages_to_items(CONVERSATION[:3])
+    assert params["tools"] is not None
+    assert [tool["name"] for tool in params["tools"]] == ["get_weather"]
+    for tool in params["tools"]:
+        assert unknown_keys(RealtimeFunctionTool.model_validate(tool)) == []
+
+
+async def test_initial_system_message_becomes_the_instruction() -> None:
+    context = LLMContext(
+        messages=[{"role": "system", "content": "From context."}, *CONVERSATION[:1]]
+    )
+    # pipecat also warns (once per process) that a system message in context is deprecated.
+    params = await RealtimeLLMAdapter().get_llm_invocation_params(context)
+    assert params["system_instruction"] == "From context."
+    assert params["items"] == messages_to_items(CONVERSATION[:1])
+    assert params["tools"] is None
+
+
+async def test_service_instruction_wins_over_context_system_message() -> None:
+    context = LLMContext(
+        messages=[{"role": "system", "content": "From context."}, *CONVERSATION[:1]]
+    )
+    params = await RealtimeLLMAdapter().get_llm_invocation_params(
+        context, system_instruction="From service."
+    )
+    assert params["system_instruction"] == "From service."
+    assert all(item.get("role") != "system" for item in params["items"])
+
+
+async def test_service_tools_are_used_when_the_context_has_none() -> None:
+    params = await RealtimeLLMAdapter().get_llm_invocation_params(
+        LLMContext(), service_tools=ToolsSchema(standard_tools=[WEATHER])
+    )
+    assert params["tools"] is not None
+    assert [tool["name"] for tool in params["tools"]] == ["get_weather"]
+    assert params["items"] == []
+    assert params["system_instruction"] is None
+
+
+def test_messages_for_logging_shorten_images() -> None:
+    image_message: Any = {
+        "role": "user",
+        "content": [{"type": "image_url", "image_url": {"url": IMAGE}}],
+    }
+    logged = RealtimeLLMAdapter().get_messages_for_logging(LLMContext(messages=[image_message]))
+    assert logged[0]["content"][0]["image_url"] == "data:image/..."
