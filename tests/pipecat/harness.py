@@ -80,6 +80,19 @@ class Bot:
         return self.upstream_of_llm.of(frame_type, FrameDirection.UPSTREAM)
 
 
+def service_for(url: str, **kwargs: Any) -> RealtimeLLMService:
+    """A service pointed at a local server."""
+    return RealtimeLLMService(dialect="local", base_url=url, **kwargs)
+
+
+def client_events(server: Any, event_type: str) -> list[dict[str, Any]]:
+    return [e for e in server.received if e.get("type") == event_type]
+
+
+def server_events(server: Any, event_type: str) -> list[dict[str, Any]]:
+    return [e for e in server.sent if e.get("type") == event_type]
+
+
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
     """Poll until ``predicate()`` holds; fail the test with ``what`` otherwise."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from realtime_llm.pipecat.context import message_text, message_to_items
 
@@ -100,13 +100,13 @@ class ContextSync:
                 elif self._server_replies > 0:
                     self._server_replies -= 1
                     continue
-            items.extend(message_to_items(message))
+            items.extend(message_to_items(cast(Any, message)))
         return items
 
     def _is_user_echo(self, message: dict[str, Any]) -> bool:
         if not self._server_user_texts:
             return False
-        text = _normalize(message_text(message))
+        text = _normalize(message_text(cast(Any, message)))
         matched = False
         while self._server_user_texts and self._server_user_texts[0] in text:
             self._server_user_texts.popleft()

@@ -13,9 +13,9 @@ from typing import Literal
 
 import numpy as np
 from loguru import logger
+from PIL import Image
 from pipecat.audio.resamplers.base_audio_resampler import BaseAudioResampler
 from pipecat.audio.utils import create_stream_resampler, pcm_to_alaw, pcm_to_ulaw
-from PIL import Image
 
 __all__ = ["AudioEncoder", "encode_image"]
 

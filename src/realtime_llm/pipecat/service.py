@@ -73,6 +73,7 @@ from realtime_llm.pipecat.settings import (
 )
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
+from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport import RealtimeConnection
 
@@ -155,6 +156,8 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         self._reply_has_text = False
         self._awaiting_first_audio = False
         self._current_response = ""
+        self._conversation_started = False
+        """Whether the server's conversation has turns (sent by us or produced by it)."""
         self._retrievals: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
         self._tracer = SessionTracer(
             tracer_provider=tracer_provider,
@@ -198,6 +201,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         """Start over on a new connection, set up again from the local context."""
         await self._disconnect()
         self._context_sync = ContextSync()
+        self._conversation_started = self._context is not None
         await self._connect()
         if self._context is not None:
             await self._act(self._initial_context_outputs(self._context))
@@ -251,7 +255,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         if self._release_task is not None:
             await self.cancel_task(self._release_task)
             self._release_task = None
-        await self.stop_all_metrics()
+        await self.stop_all_metrics()  # type: ignore[no-untyped-call]
         for future in self._retrievals.values():
             if not future.done():
                 future.set_exception(RuntimeError("the realtime connection closed"))
@@ -325,7 +329,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
     async def _on_interruption(self, frame: InterruptionFrame, direction: FrameDirection) -> bool:
         await self.push_frame(frame, direction)
         await self._act(self._session.interrupt(time.monotonic()))
-        await self.stop_all_metrics()
+        await self.stop_all_metrics()  # type: ignore[no-untyped-call]
         return True
 
     async def _on_user_stopped(self, frame: UserStoppedSpeakingFrame, _: FrameDirection) -> bool:
@@ -344,11 +348,15 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
 
     async def _on_context(self, frame: LLMContextFrame, _: FrameDirection) -> bool:
         context = frame.context
-        if self._context is None or context is not self._context:
+        if context is not self._context:
             self._context = context
             if context.tools is not None and _given(context.tools):
                 self._tools = context.tools
                 await self._act(self._session.configure(self._session_wire()))
+        if not self._conversation_started:
+            # First sync of a fresh session: the whole context, then a reply.
+            self._conversation_started = True
+            await self._start_turn_metrics()
             await self._act(self._initial_context_outputs(context))
             return True
         items = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
@@ -370,6 +378,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             self._context.add_messages(frame.messages)
             for message in frame.messages:
                 self._context_sync.mark_sent(message)
+        self._conversation_started = True
         outputs = self._session.create_items(messages_to_items(frame.messages))
         if frame.run_llm:
             await self._start_turn_metrics()
@@ -418,27 +427,32 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             await self._act(self._session.configure(self._session_wire()))
         return changed
 
-    def _service_tools(self) -> Any:
+    @property
+    def _props(self) -> SessionProperties:
         props = self._settings.session_properties
-        return getattr(props, "tools", None) or None
+        assert isinstance(props, SessionProperties), "store settings always have a session"
+        return props
+
+    def _service_tools(self) -> Any:
+        return self._props.tools or None
 
     def _session_properties_server_vad(self) -> bool:
-        return bool(getattr(self._settings.session_properties, "server_vad_enabled", True))
+        return self._props.server_vad_enabled
 
     def _apply_audio_formats(self) -> None:
-        props = self._settings.session_properties
-        wire = props.to_wire() if hasattr(props, "to_wire") else {}
+        props = self._props
+        wire = props.to_wire()
         input_format = ((wire.get("audio") or {}).get("input") or {}).get("format") or {}
         self._audio.audio_format = input_format.get("type", "audio/pcm")
         self._audio.rate = int(input_format.get("rate") or (
             24000 if self._audio.audio_format == "audio/pcm" else 8000
         ))
-        self._output_rate = int(getattr(props, "output_sample_rate", 24000))
+        self._output_rate = props.output_sample_rate
         self._session.playback.set_format(self._output_rate * 2 / 1000)
 
     def _session_wire(self) -> dict[str, Any]:
         """The session object to send: settings, then instructions and tools on top."""
-        session = self._settings.session_properties.to_wire(include_model=False)
+        session = self._props.to_wire(include_model=False)
         instructions = self._settings.system_instruction
         if isinstance(instructions, str) and instructions:
             session["instructions"] = instructions
@@ -447,7 +461,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             first = messages[0] if messages else None
             if isinstance(first, dict) and first.get("role") == "system":
                 session["instructions"] = str(first.get("content") or "")
-        tools = self._adapter.from_standard_tools(self._tools)
+        tools: Any = self._adapter.from_standard_tools(self._tools)
         if tools is None or not _given(tools):
             tools = self._service_tools()
         if tools is not None:
@@ -473,12 +487,13 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         self._reply_has_text = False
         self._awaiting_first_audio = True
         self._current_response = o.response_id
-        props = self._settings.session_properties
+        self._conversation_started = True
+        props = self._props
         self._tracer.response_started(
             o.response_id,
             model=str(self._settings.model),
-            voice=str(getattr(props, "voice", "") or ""),
-            modalities=list(getattr(props, "output_modalities", None) or ["audio"]),
+            voice=props.voice or "",
+            modalities=list(props.output_modalities or ["audio"]),
             now=time.monotonic(),
         )
         await self.push_frame(LLMFullResponseStartFrame())
@@ -534,7 +549,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
 
     async def _user_speech_started(self, o: out.UserSpeechStarted) -> None:
         await self.broadcast_frame(UserStartedSpeakingFrame)
-        await self.broadcast_interruption()
+        await self.broadcast_interruption()  # type: ignore[no-untyped-call]
 
     async def _user_speech_stopped(self, o: out.UserSpeechStopped) -> None:
         await self._start_turn_metrics()
@@ -549,6 +564,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         await self.push_frame(frame, FrameDirection.UPSTREAM)
 
     async def _user_transcript(self, o: out.UserTranscript) -> None:
+        self._conversation_started = True
         self._context_sync.server_transcribed_user(o.text)
         self._tracer.user_transcription(o.item_id, o.text)
         frame = TranscriptionFrame(o.text, "", time_now_iso8601(), finalized=True)

@@ -69,6 +69,12 @@ _SESSION_EVENT_PREFIX = "rl_sess_"
 _RETRIEVE_EVENT_PREFIX = "rl_retr_"
 
 
+def _decoded_size(b64: str) -> int:
+    """Bytes a base64 string decodes to, without decoding it (padding is not audio)."""
+    padding = 2 if b64.endswith("==") else 1 if b64.endswith("=") else 0
+    return ((len(b64) * 3) >> 2) - padding
+
+
 class RealtimeSession:
     """Sans-I/O state of one realtime conversation with the server.
 
@@ -110,7 +116,8 @@ class RealtimeSession:
         self._early_audio: deque[str] = deque()
         self._early_audio_bytes = 0
         self._awaiting_transcripts: set[str] = set()
-        self._held_end: ResponseEnded | None = None
+        # A finished reply's end (and its tool calls) waiting for the user transcript.
+        self._held: list[Output] = []
         self.playback.forget()
 
     def reset(self) -> None:
@@ -283,8 +290,8 @@ class RealtimeSession:
     def release_held_response(self) -> list[Output]:
         """Give up waiting for the user transcript that should precede a finished reply."""
         self._awaiting_transcripts.clear()
-        held, self._held_end = self._held_end, None
-        return [held] if held is not None else []
+        held, self._held = self._held, []
+        return held
 
     # -- server events ------------------------------------------------------------------
 
@@ -293,12 +300,13 @@ class RealtimeSession:
         handler = _HANDLERS.get(type(event))
         if handler is None:
             return []
-        return handler(self, event, now)
+        outputs: list[Output] = handler(self, event, now)
+        return outputs
 
     def _on_audio_delta(self, e: ev.AudioDelta, now: float) -> list[Output]:
         if e.response_id != self._active_response:
             return []  # a reply we interrupted: drop, never play
-        self.playback.audio_received(e.item_id, (len(e.delta) * 3) >> 2, now)
+        self.playback.audio_received(e.item_id, _decoded_size(e.delta), now)
         if self._audio_item != e.item_id:
             out: list[Output] = []
             if self._audio_item is not None:
@@ -374,10 +382,10 @@ class RealtimeSession:
 
     def _transcript_settled(self, item_id: str) -> list[Output]:
         self._awaiting_transcripts.discard(item_id)
-        if self._awaiting_transcripts or self._held_end is None:
+        if self._awaiting_transcripts or not self._held:
             return []
-        held, self._held_end = self._held_end, None
-        return [held]
+        held, self._held = self._held, []
+        return held
 
     def _on_response_created(self, e: ev.ResponseCreated, now: float) -> list[Output]:
         self._response_requested_event = None
@@ -458,17 +466,19 @@ class RealtimeSession:
             self._audio_item = None
         self._active_response = None
         calls, self._requested_calls = self._requested_calls, []
-        end = ResponseEnded(response_id, status, reason, usage, error_message, interrupted)
+        end: list[Output] = [
+            ResponseEnded(response_id, status, reason, usage, error_message, interrupted)
+        ]
+        if calls and not interrupted:
+            end.append(ToolCallsRequested(tuple(calls)))
         if self._awaiting_transcripts and not interrupted:
             # The user transcript that prompted this reply is still coming: hold the end
-            # so the conversation history records the user turn first.
-            if self._held_end is not None:
-                out.append(self._held_end)
-            self._held_end = end
+            # (and the tool calls, which are part of the reply) so the conversation
+            # history records the user turn first.
+            out.extend(self._held)
+            self._held = end
         else:
-            out.append(end)
-        if calls and not interrupted:
-            out.append(ToolCallsRequested(tuple(calls)))
+            out.extend(end)
         return out
 
     def _on_item_added(self, e: ev.ItemAdded, now: float) -> list[Output]:
@@ -496,11 +506,12 @@ class RealtimeSession:
             item_id = self._retrieves.pop(event_id)
             return [RetrieveFinished(item_id, None, e.message)]
         out: list[Output] = []
-        if e.code == "conversation_already_has_active_response" or (
-            event_id and event_id == self._response_requested_event
-        ):
-            # Our response.create was refused: nothing follows it, so it is still owed.
+        busy = e.code == "conversation_already_has_active_response"
+        if busy or (event_id and event_id == self._response_requested_event):
+            # Our response.create was refused: nothing follows it.
             self._response_requested_event = None
+        if busy:
+            # Refused only because another response is running: still owed after it.
             self._response_owed = True
         if event_id.startswith(_SESSION_EVENT_PREFIX) and not self._ready:
             # The server kept its previous session: do not wait forever for session.updated.

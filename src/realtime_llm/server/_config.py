@@ -1,0 +1,279 @@
+"""The GA session object: its defaults, its schema, and how ``session.update`` merges into it.
+
+Why a separate module: the session object is the one piece of state every other part reads
+(VAD settings, transcription, voice, modalities), and its rules are fiddly: nested
+``audio.input``/``audio.output`` objects merge key by key, while leaf objects such as
+``turn_detection``, ``transcription`` or ``format`` replace what was there (and get their
+defaults filled in). Keeping those rules here keeps :mod:`.session` about the conversation.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from ._schema import (
+    AnyOf,
+    Anything,
+    Bool,
+    Check,
+    Const,
+    Enum,
+    Integer,
+    ListOf,
+    MapOf,
+    Nullable,
+    Number,
+    Obj,
+    Problem,
+    String,
+    Tagged,
+)
+
+__all__ = [
+    "AUDIO_FORMAT",
+    "DEFAULT_INSTRUCTIONS",
+    "SESSION_SCHEMA",
+    "TOOLS",
+    "TOOL_CHOICE",
+    "VOICE",
+    "apply_session_update",
+    "default_session",
+    "turn_detection_with_defaults",
+]
+
+DEFAULT_INSTRUCTIONS = (
+    "You are a helpful voice assistant running on a local test server. Keep replies short."
+)
+
+AUDIO_FORMAT: Check = Tagged(
+    {
+        "audio/pcm": Obj({"type": Const("audio/pcm"), "rate": Integer(24000, 24000)}),
+        "audio/pcmu": Obj({"type": Const("audio/pcmu")}),
+        "audio/pcma": Obj({"type": Const("audio/pcma")}),
+    }
+)
+
+VOICE: Check = AnyOf(
+    String(), Obj({"id": String()}, required=["id"]), expected="a string or a voice object"
+)
+
+_FUNCTION_TOOL = Obj(
+    {
+        "type": Const("function"),
+        "name": String(max_length=64),
+        "description": String(),
+        "parameters": MapOf(Anything()),
+    },
+    required=["name"],
+)
+# MCP tools are stored and echoed but never called by the local engines.
+_MCP_TOOL = MapOf(Anything())
+
+TOOLS: Check = ListOf(Tagged({"function": _FUNCTION_TOOL, "mcp": _MCP_TOOL}), max_length=128)
+
+TOOL_CHOICE: Check = AnyOf(
+    Enum("none", "auto", "required"),
+    Tagged(
+        {
+            "function": Obj({"type": Const("function"), "name": String()}, required=["name"]),
+            "mcp": Obj(
+                {"type": Const("mcp"), "server_label": String(), "name": Nullable(String())},
+                required=["server_label"],
+            ),
+        }
+    ),
+    expected="a string or an object",
+)
+
+MAX_OUTPUT_TOKENS: Check = AnyOf(Integer(1, 4096), Const("inf"), expected="an integer or 'inf'")
+
+_VAD_COMMON: dict[str, Check] = {
+    "create_response": Bool(),
+    "interrupt_response": Bool(),
+}
+_TURN_DETECTION = Nullable(
+    Tagged(
+        {
+            "server_vad": Obj(
+                {
+                    "type": Const("server_vad"),
+                    "threshold": Number(0.0, 1.0),
+                    "prefix_padding_ms": Integer(0, 10_000),
+                    "silence_duration_ms": Integer(0, 10_000),
+                    "idle_timeout_ms": Nullable(Integer(5_000, 30_000)),
+                    **_VAD_COMMON,
+                }
+            ),
+            "semantic_vad": Obj(
+                {
+                    "type": Const("semantic_vad"),
+                    "eagerness": Enum("low", "medium", "high", "auto"),
+                    **_VAD_COMMON,
+                }
+            ),
+        }
+    )
+)
+
+_TRANSCRIPTION = Nullable(
+    Obj(
+        {
+            "model": String(),
+            "language": String(),
+            "languages": ListOf(String()),
+            "prompt": String(),
+            "keywords": ListOf(String()),
+            "delay": Enum("minimal", "low", "medium", "high", "xhigh"),
+        }
+    )
+)
+
+_NOISE_REDUCTION = Nullable(
+    Obj({"type": Enum("near_field", "far_field"), "strength": Number(0.0, 1.0)})
+)
+
+SESSION_SCHEMA: Check = Obj(
+    {
+        "type": Const("realtime"),
+        "model": String(),
+        "instructions": String(max_length=1_000_000),
+        "output_modalities": ListOf(Enum("text", "audio"), min_length=1, max_length=1),
+        "audio": Obj(
+            {
+                "input": Obj(
+                    {
+                        "format": AUDIO_FORMAT,
+                        "noise_reduction": _NOISE_REDUCTION,
+                        "transcription": _TRANSCRIPTION,
+                        "turn_detection": _TURN_DETECTION,
+                    }
+                ),
+                "output": Obj({"format": AUDIO_FORMAT, "voice": VOICE, "speed": Number(0.25, 1.5)}),
+            }
+        ),
+        "tools": TOOLS,
+        "tool_choice": TOOL_CHOICE,
+        "max_output_tokens": MAX_OUTPUT_TOKENS,
+        "tracing": Nullable(
+            AnyOf(
+                Const("auto"),
+                Obj({"workflow_name": String(), "group_id": String(), "metadata": Anything()}),
+                expected="'auto' or an object",
+            )
+        ),
+        "truncation": AnyOf(
+            Enum("auto", "disabled"),
+            Obj(
+                {
+                    "type": Const("retention_ratio"),
+                    "retention_ratio": Number(0.0, 1.0),
+                    "token_limits": Obj({"post_instructions": Integer(0)}),
+                },
+                required=["type", "retention_ratio"],
+            ),
+            expected="a string or an object",
+        ),
+        "prompt": Nullable(MapOf(Anything())),
+        "include": Nullable(ListOf(Enum("item.input_audio_transcription.logprobs"))),
+        "parallel_tool_calls": Bool(),
+        "reasoning": Nullable(Obj({"effort": Enum("minimal", "low", "medium", "high", "xhigh")})),
+    },
+    required=["type"],
+)
+
+_SERVER_VAD_DEFAULTS: dict[str, Any] = {
+    "type": "server_vad",
+    "threshold": 0.5,
+    "prefix_padding_ms": 300,
+    "silence_duration_ms": 500,
+    "idle_timeout_ms": None,
+    "create_response": True,
+    "interrupt_response": True,
+}
+_SEMANTIC_VAD_DEFAULTS: dict[str, Any] = {
+    "type": "semantic_vad",
+    "eagerness": "auto",
+    "create_response": True,
+    "interrupt_response": True,
+}
+
+
+def turn_detection_with_defaults(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A client's ``turn_detection`` with every omitted field set to its GA default."""
+    if value is None:
+        return None
+    base = _SEMANTIC_VAD_DEFAULTS if value.get("type") == "semantic_vad" else _SERVER_VAD_DEFAULTS
+    return {**base, **value}
+
+
+def default_session(model: str) -> dict[str, Any]:
+    """The full session object a GA server reports in ``session.created``."""
+    return {
+        "type": "realtime",
+        "model": model,
+        "output_modalities": ["audio"],
+        "instructions": DEFAULT_INSTRUCTIONS,
+        "tools": [],
+        "tool_choice": "auto",
+        "max_output_tokens": "inf",
+        "tracing": None,
+        "truncation": "auto",
+        "prompt": None,
+        "include": None,
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": dict(_SERVER_VAD_DEFAULTS),
+            },
+            "output": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "voice": "alloy",
+                "speed": 1.0,
+            },
+        },
+    }
+
+
+def _with_format_defaults(value: Mapping[str, Any]) -> dict[str, Any]:
+    if value.get("type") == "audio/pcm":
+        return {"type": "audio/pcm", "rate": 24000}
+    return dict(value)
+
+
+def apply_session_update(
+    current: Mapping[str, Any], patch: Mapping[str, Any], *, audio_produced: bool
+) -> tuple[dict[str, Any], Problem | None]:
+    """Validate ``patch`` (the ``session`` of a ``session.update``) and merge it.
+
+    Returns the new session and ``None``, or the unchanged session and the problem. ``audio``
+    merges per key down to ``audio.input``/``audio.output``; everything else replaces.
+    ``audio_produced`` enforces that the voice is fixed once assistant audio exists.
+    """
+    problem = SESSION_SCHEMA(patch, "session")
+    if problem is not None:
+        return dict(current), problem
+    new = copy.deepcopy(dict(current))
+    for key, value in patch.items():
+        if key != "audio":
+            new[key] = copy.deepcopy(value)
+    audio = patch.get("audio") or {}
+    for direction in ("input", "output"):
+        for key, value in (audio.get(direction) or {}).items():
+            if key == "turn_detection":
+                value = turn_detection_with_defaults(value)
+            elif key == "format":
+                value = _with_format_defaults(value)
+            new["audio"][direction][key] = copy.deepcopy(value)
+    if audio_produced:
+        old_voice = current["audio"]["output"]["voice"]
+        if new["audio"]["output"]["voice"] != old_voice:
+            return dict(current), Problem(
+                "cannot_update_voice",
+                "Cannot update a conversation's voice if assistant audio is present.",
+                "session.audio.output.voice",
+            )
+    return new, None

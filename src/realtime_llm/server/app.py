@@ -1,0 +1,383 @@
+"""``LocalRealtimeServer``: the session core on a real WebSocket, for bots and their tests.
+
+This is the I/O half (the protocol half is :mod:`.session`). Per connection it runs a short
+loop -- receive a message, feed the core, queue what it says to send, start the commands it
+asks for -- plus one writer task that sends queued events in order, and one task per
+engine call (engines block, so they run in worker threads). Everything a test may want to
+assert on is recorded on the server: every client event received (:attr:`received`) and
+every server event sent (:attr:`sent`), across connections, in order.
+
+The handshake accepts ``Authorization: Bearer <key>`` (any key unless ``api_key`` is set,
+then HTTP 401 for a wrong or missing one). The key is never logged: websockets logs request
+headers at DEBUG level, so its logger is wrapped to redact credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Mapping, MutableMapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from ._wire import IdGenerator
+from .engine import Engine
+from .rules import RuleEngine
+from .session import (
+    DEFAULT_MAX_EVENT_BYTES,
+    Command,
+    Generate,
+    ServerSession,
+    Transcribe,
+)
+from .vad import EnergyVad, VadFactory
+
+__all__ = ["LocalRealtimeServer"]
+
+logger = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+_SECRET_HEADERS = {"authorization", "api-key", "openai-api-key", "proxy-authorization"}
+
+
+if TYPE_CHECKING:
+    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
+else:  # not subscriptable at runtime before Python 3.11
+    _LoggerAdapter = logging.LoggerAdapter
+
+
+class _RedactingLogger(_LoggerAdapter):
+    """Hands websockets a logger that prints ``[redacted]`` for credential headers."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() in _SECRET_HEADERS:
+            args = (args[0], "[redacted]")
+        super().log(level, msg, *args, **kwargs)
+
+
+_QueueItem = tuple[Event, "asyncio.Future[None] | None"] | None
+
+
+class _Connection:
+    """One client: the session core, its send queue and its engine tasks."""
+
+    def __init__(self, server: LocalRealtimeServer, ws: ServerConnection, model: str) -> None:
+        self.server = server
+        self.ws = ws
+        self.session = ServerSession(
+            model=model,
+            new_id=IdGenerator(secrets.token_hex(4)),
+            vad_factory=server.vad_factory,
+            max_event_bytes=server.max_event_bytes,
+        )
+        self.queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.transcriptions: set[asyncio.Task[None]] = set()
+
+    def emit(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.queue.put_nowait((event, None))
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write())
+        self.emit(self.session.open(time.time()))
+        try:
+            async for message in self.ws:
+                self._receive(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            self.queue.put_nowait(None)
+            await writer
+
+    def _receive(self, message: str | bytes) -> None:
+        try:
+            output = self.session.receive_message(message)
+        except Exception:  # a bug in the core must not kill the session
+            logger.exception("local realtime server: failed to handle a client event")
+            self.emit([_server_error("The server failed to handle the event.")])
+            return
+        if output.received is not None:
+            self.server.received.append(output.received)
+        self.emit(output.events)
+        for command in output.commands:
+            self._start(command)
+
+    def _start(self, command: Command) -> None:
+        if isinstance(command, Transcribe):
+            task = asyncio.create_task(self._transcribe(command))
+            self.transcriptions.add(task)
+            task.add_done_callback(self.transcriptions.discard)
+        else:
+            task = asyncio.create_task(self._respond(command))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _write(self) -> None:
+        while (item := await self.queue.get()) is not None:
+            event, done = item
+            self.server.sent.append(event)
+            try:
+                await self.ws.send(json.dumps(event))
+            except ConnectionClosed:
+                if done is not None and not done.done():
+                    done.set_exception(ConnectionError("the client is gone"))
+                continue
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    async def _transcribe(self, command: Transcribe) -> None:
+        engine = self.server.engine
+        try:
+            text = await asyncio.to_thread(engine.transcribe, command.pcm)
+        except Exception as exc:
+            logger.exception("local realtime server: the engine failed to transcribe")
+            events = self.session.transcription_failed(
+                command.item_id, command.content_index, f"{type(exc).__name__}: {exc}"
+            )
+        else:
+            events = self.session.transcription_done(command.item_id, command.content_index, text)
+        self.emit(events)
+
+    async def _respond(self, command: Generate) -> None:
+        # The engine hears user audio through transcription: let pending ones finish first.
+        await asyncio.gather(*self.transcriptions, return_exceptions=True)
+        request = self.session.response_request(command.response_id)
+        if request is None:
+            return  # cancelled while waiting
+        conversation, context = request
+        engine = self.server.engine
+        try:
+            reply = await asyncio.to_thread(engine.respond, conversation, context)
+            audio = None
+            if reply.text and "audio" in context.output_modalities:
+                audio = await asyncio.to_thread(engine.synthesize, reply.text)
+        except Exception as exc:
+            logger.exception("local realtime server: the engine failed to respond")
+            self.emit(
+                self.session.reply_failed(command.response_id, f"{type(exc).__name__}: {exc}")
+            )
+            return
+        self.emit(self.session.reply_ready(command.response_id, reply, audio))
+        while True:
+            await asyncio.sleep(self.server.chunk_interval_s)
+            batch = self.session.next_batch(command.response_id)
+            if not batch:
+                return
+            self.emit(batch)
+
+
+def _server_error(message: str) -> Event:
+    return {
+        "type": "error",
+        "event_id": f"event_{secrets.token_hex(8)}",
+        "error": {"type": "server_error", "code": "server_error", "message": message},
+    }
+
+
+class LocalRealtimeServer:
+    """A local OpenAI Realtime (GA dialect) server over WebSocket.
+
+    ::
+
+        async with LocalRealtimeServer(ScriptedEngine([...])) as server:
+            bot = MyBot(url=server.url)   # ws://127.0.0.1:PORT/v1/realtime
+            ...
+            assert [e["type"] for e in server.received][:1] == ["session.update"]
+
+    ``engine`` defaults to :class:`.RuleEngine`. ``port=0`` picks a free port.
+    ``chunk_interval_s`` paces streamed responses (one 40 ms audio chunk per interval;
+    0.04 is real time); a small value keeps tests fast while leaving room to interrupt.
+    ``max_event_bytes`` bounds one client event: bigger ones get an ``error`` event (up to
+    four times that, beyond which the socket closes with 1009).
+    """
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        chunk_interval_s: float = 0.005,
+        api_key: str | None = None,
+        path: str = "/v1/realtime",
+        default_model: str = "gpt-realtime",
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        vad_factory: VadFactory = EnergyVad,
+    ) -> None:
+        self.engine: Engine = engine if engine is not None else RuleEngine()
+        self.host = host
+        self.chunk_interval_s = chunk_interval_s
+        self.path = "/" + path.strip("/")
+        self.default_model = default_model
+        self.max_event_bytes = max_event_bytes
+        self.vad_factory = vad_factory
+        self.received: list[Event] = []
+        """Every client event received (decoded JSON objects), across connections."""
+        self.sent: list[Event] = []
+        """Every server event sent, across connections, in order."""
+        self._api_key = api_key
+        self._requested_port = port
+        self._server: Server | None = None
+        self._connections: set[_Connection] = set()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> LocalRealtimeServer:
+        if self._server is not None:
+            return self
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self._requested_port,
+            process_request=self._check_request,
+            max_size=max(4 * self.max_event_bytes, 1 << 20),
+            compression=None,
+            logger=_RedactingLogger(logging.getLogger("realtime_llm.server.websockets")),
+        )
+        return self
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> LocalRealtimeServer:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the server is not started")
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """``ws://HOST:PORT/v1/realtime``: append ``?model=...`` as for OpenAI if you like."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}{self.path}"
+
+    @property
+    def connections(self) -> int:
+        """How many clients are connected right now."""
+        return len(self._connections)
+
+    # --- test hooks --------------------------------------------------------------------------
+
+    async def send_event(self, event: Mapping[str, Any]) -> None:
+        """Send an arbitrary server event (e.g. an ``error``) to every connected client.
+
+        Queued behind what is already being sent; returns once it is on the wire.
+        """
+        waits = []
+        for connection in list(self._connections):
+            payload = dict(event)
+            payload.setdefault("event_id", f"event_{secrets.token_hex(8)}")
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            connection.queue.put_nowait((payload, done))
+            waits.append(done)
+        await asyncio.gather(*waits, return_exceptions=True)
+
+    async def close_connections(self, code: int = 1011, reason: str = "") -> None:
+        """Close every client's socket with ``code``; 1006 drops the TCP connection instead."""
+        for connection in list(self._connections):
+            if code == 1006:
+                connection.ws.transport.abort()
+            else:
+                await connection.ws.close(code, reason)
+
+    async def wait_for_received(
+        self, event_type: str, *, count: int = 1, timeout: float = 5.0
+    ) -> Event:
+        """Wait until ``count`` client events of ``event_type`` arrived; return the last."""
+        return await self._wait(self.received, event_type, count, timeout)
+
+    async def wait_for_sent(
+        self, event_type: str, *, count: int = 1, timeout: float = 5.0
+    ) -> Event:
+        """Wait until ``count`` server events of ``event_type`` were sent; return the last."""
+        return await self._wait(self.sent, event_type, count, timeout)
+
+    @staticmethod
+    async def _wait(log: list[Event], event_type: str, count: int, timeout: float) -> Event:
+        async def poll() -> Event:
+            while True:
+                matching = [e for e in log if e.get("type") == event_type]
+                if len(matching) >= count:
+                    return matching[count - 1]
+                await asyncio.sleep(0.005)
+
+        return await asyncio.wait_for(poll(), timeout)
+
+    # --- connections -------------------------------------------------------------------------
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.partition("?")[0].rstrip("/")
+        if path != self.path:
+            return connection.respond(404, f"Not found. This server serves {self.path}\n")
+        if "realtime=v1" in request.headers.get("OpenAI-Beta", ""):
+            return connection.respond(
+                400, "This local server speaks the GA Realtime protocol only; drop OpenAI-Beta.\n"
+            )
+        if self._api_key is not None and not self._authorized(request.headers):
+            body = {
+                "error": {
+                    "message": "Incorrect API key provided.",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                    "param": None,
+                }
+            }
+            response = connection.respond(401, json.dumps(body))
+            _set_header(response.headers, "Content-Type", "application/json")
+            return response
+        return None
+
+    def _authorized(self, headers: Headers) -> bool:
+        assert self._api_key is not None
+        value = headers.get("Authorization", "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer":
+            token = headers.get("api-key", "")
+        return hmac.compare_digest(token.strip().encode(), self._api_key.encode())
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        query = parse_qs(ws.request.path.partition("?")[2])
+        model = (query.get("model") or [self.default_model])[0]
+        connection = _Connection(self, ws, model)
+        self._connections.add(connection)
+        try:
+            await connection.run()
+        finally:
+            self._connections.discard(connection)
+
+
+def _set_header(headers: MutableMapping[str, str], name: str, value: str) -> None:
+    with contextlib.suppress(KeyError):
+        del headers[name]
+    headers[name] = value

@@ -1,0 +1,111 @@
+"""``realtime-llm serve``: run the local Realtime server from a shell, for demos and bots.
+
+::
+
+    realtime-llm serve --port 8765 --engine rules
+    realtime-llm serve --engine scripted-echo --script turns.json
+
+It prints the URL to give a bot (as its base URL / websocket URL) and serves until Ctrl-C.
+A script file is a JSON list of turns: ``{"user": "text or null", "reply": "text"}`` or
+``{"user": ..., "reply": {"tool": "get_weather", "arguments": {"city": "Paris"}}}``.
+To require a key, name an environment variable holding it with ``--api-key-env`` (a key
+on the command line would show in the process list).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .app import LocalRealtimeServer
+from .engine import Engine, ToolCall
+from .rules import RuleEngine
+from .scripted import ReplyLike, ScriptedEngine, Turn
+
+__all__ = ["main"]
+
+
+def _reply(value: Any) -> ReplyLike:
+    if isinstance(value, str):
+        return value
+    calls = value if isinstance(value, list) else [value]
+    return [ToolCall(c["tool"], json.dumps(c.get("arguments", {}))) for c in calls]
+
+
+def load_script(path: Path) -> list[Turn]:
+    """Turns from a JSON script file (see the module docstring for the format)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: a script is a JSON list of turns")
+    return [Turn(user=t.get("user"), reply=_reply(t.get("reply", ""))) for t in data]
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    if args.engine == "rules":
+        return RuleEngine()
+    turns = load_script(args.script) if args.script else []
+    return ScriptedEngine(turns, fallback=args.fallback)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="realtime-llm", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run a local OpenAI-Realtime-compatible server")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.add_argument("--engine", choices=["rules", "scripted-echo"], default="rules")
+    serve.add_argument("--script", type=Path, help="JSON turns for --engine scripted-echo")
+    serve.add_argument(
+        "--fallback",
+        default="This is the local realtime server.",
+        help="what the scripted engine says once its script is used up",
+    )
+    serve.add_argument("--dialect", choices=["ga"], default="ga", help="protocol dialect")
+    serve.add_argument(
+        "--chunk-interval",
+        type=float,
+        default=0.04,
+        help="seconds between 40 ms audio chunks (0.04 = real time, 0 = as fast as possible)",
+    )
+    serve.add_argument("--api-key-env", help="require the API key held in this env variable")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    api_key = None
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env)
+        if not api_key:
+            raise SystemExit(f"environment variable {args.api_key_env} is not set")
+    server = LocalRealtimeServer(
+        _engine(args),
+        host=args.host,
+        port=args.port,
+        chunk_interval_s=args.chunk_interval,
+        api_key=api_key,
+    )
+    async with server:
+        auth = "the key in " + args.api_key_env if api_key else "any API key"
+        print(f"realtime-llm: {args.dialect.upper()} dialect, engine {args.engine}")
+        print(f"  point your bot at: {server.url}?model=gpt-realtime")
+        print(f"  accepts {auth}; Ctrl-C to stop", flush=True)
+        await asyncio.Event().wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+    print("realtime-llm: stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

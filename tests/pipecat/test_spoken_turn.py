@@ -1,0 +1,71 @@
+"""A spoken turn through a real pipeline against the local server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from pipecat.frames.frames import (
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    MetricsFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+)
+from pipecat.metrics.metrics import LLMUsageMetricsData, TTFBMetricsData
+
+from realtime_llm.server import Turn
+
+from .harness import running_bot, service_for, speech_like, wait_for
+
+
+async def test_spoken_turn_at_16khz_reaches_context_and_plays_server_audio(
+    make_server: Any,
+) -> None:
+    server = await make_server([Turn(user="What time is it?", reply="It is noon.")])
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(16000, 0.6), 16000)
+        await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the reply to end")
+        await wait_for(lambda: len(bot.context.get_messages()) >= 2, what="context turns")
+
+        # The user's words went upstream, so the user aggregator recorded them.
+        assert [f.text for f in bot.up(TranscriptionFrame)] == ["What time is it?"]
+        assert bot.up(UserStartedSpeakingFrame) and bot.up(UserStoppedSpeakingFrame)
+
+        # The reply: one response, one spoken item, audio bytes exactly as sent.
+        assert len(bot.down(LLMFullResponseStartFrame)) == 1
+        assert len(bot.down(LLMFullResponseEndFrame)) == 1
+        assert len(bot.down(TTSStartedFrame)) == 1
+        assert len(bot.down(TTSStoppedFrame)) == 1
+        sent_audio = b"".join(
+            base64.b64decode(e["delta"])
+            for e in server.sent
+            if e["type"] == "response.output_audio.delta"
+        )
+        played = b"".join(f.audio for f in bot.down(TTSAudioRawFrame))
+        assert played == sent_audio and len(played) > 0
+        assert all(f.sample_rate == 24000 for f in bot.down(TTSAudioRawFrame))
+
+        # Both turns are in pipecat's context, in order, once each.
+        messages = bot.context.get_messages()
+        assert [m["role"] for m in messages] == ["user", "assistant"]  # type: ignore[index]
+        assert messages[0]["content"] == "What time is it?"  # type: ignore[index]
+        assert "noon" in str(messages[1]["content"])  # type: ignore[index]
+
+        # Resampled to the session's 24 kHz: appended audio is 1.5x the input bytes.
+        appended = sum(
+            len(base64.b64decode(e["audio"]))
+            for e in server.received
+            if e["type"] == "input_audio_buffer.append"
+        )
+        assert abs(appended - len(speech_like(16000, 0.6)) * 1.5) < 24000 * 2 * 0.05
+
+        metrics = [m for f in bot.down(MetricsFrame) for m in f.data]
+        assert any(isinstance(m, TTFBMetricsData) for m in metrics)
+        usage = [m for m in metrics if isinstance(m, LLMUsageMetricsData)]
+        assert usage and usage[-1].value.total_tokens > 0
