@@ -326,6 +326,7 @@ async def test_invocation_params_with_service_instruction() -> None:
         assert unknown_keys(RealtimeFunctionTool.model_validate(tool)) == []
 
 
+@pytest.mark.user_deprecation
 async def test_initial_system_message_becomes_the_instruction() -> None:
     context = LLMContext(
         messages=[{"role": "system", "content": "From context."}, *CONVERSATION[:1]]

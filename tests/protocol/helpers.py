@@ -246,7 +246,9 @@ class ServerEvents:
 
     # conversation items
     def item_added(self, item: Mapping[str, Any], previous_item_id: str | None = None) -> Event:
-        return self._ev("conversation.item.added", item=dict(item), previous_item_id=previous_item_id)
+        return self._ev(
+            "conversation.item.added", item=dict(item), previous_item_id=previous_item_id
+        )
 
     def item_created(self, item: Mapping[str, Any], previous_item_id: str | None = None) -> Event:
         return self._ev(
@@ -254,7 +256,9 @@ class ServerEvents:
         )
 
     def item_done(self, item: Mapping[str, Any], previous_item_id: str | None = None) -> Event:
-        return self._ev("conversation.item.done", item=dict(item), previous_item_id=previous_item_id)
+        return self._ev(
+            "conversation.item.done", item=dict(item), previous_item_id=previous_item_id
+        )
 
     def item_retrieved(self, item: Mapping[str, Any]) -> Event:
         return self._ev("conversation.item.retrieved", item=dict(item))
@@ -293,7 +297,11 @@ class ServerEvents:
             "conversation.item.input_audio_transcription.failed",
             item_id=item_id,
             content_index=0,
-            error={"type": "transcription_error", "code": "audio_unintelligible", "message": message},
+            error={
+                "type": "transcription_error",
+                "code": "audio_unintelligible",
+                "message": message,
+            },
         )
 
     # responses

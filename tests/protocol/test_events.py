@@ -67,9 +67,7 @@ KNOWN: list[tuple[dict[str, Any], object]] = [
     (S.text_done("resp_1", "item_1", "Text"), ev.TextDone("resp_1", "item_1", "Text")),
     (
         S.arguments_done("resp_1", "fc_1", "call_1", "get_weather", '{"city":"Oslo"}'),
-        ev.FunctionCallArgumentsDone(
-            "resp_1", "fc_1", "call_1", "get_weather", '{"city":"Oslo"}'
-        ),
+        ev.FunctionCallArgumentsDone("resp_1", "fc_1", "call_1", "get_weather", '{"city":"Oslo"}'),
     ),
     (
         S.error("invalid_value", "Bad value.", param="session.voice", event_id="rl_sess_1"),
@@ -84,9 +82,7 @@ def test_every_known_type_has_a_fixture_here() -> None:
     assert {event["type"] for event, _ in KNOWN} == KNOWN_TYPES
 
 
-@pytest.mark.parametrize(
-    ("event", "expected"), KNOWN, ids=[event["type"] for event, _ in KNOWN]
-)
+@pytest.mark.parametrize(("event", "expected"), KNOWN, ids=[event["type"] for event, _ in KNOWN])
 def test_known_type_parses(event: dict[str, Any], expected: object) -> None:
     validate_server_event(event)
     assert parse_server_event(event) == expected

@@ -266,9 +266,7 @@ class TestResponseFunctionCallArgumentsDone:
         item = function_call_item(f"fc_{call_id}", call_id, name)
         h.feed(h.server.output_item_added("resp_1", item))
         h.feed(h.server.arguments_delta("resp_1", f"fc_{call_id}", call_id, arguments[:3]))
-        return h.feed(
-            h.server.arguments_done("resp_1", f"fc_{call_id}", call_id, name, arguments)
-        )
+        return h.feed(h.server.arguments_done("resp_1", f"fc_{call_id}", call_id, name, arguments))
 
     def test_calls_are_requested_at_response_done(self) -> None:
         h = ready()

@@ -59,9 +59,7 @@ def item_create(item: dict[str, object]) -> Send:
     return Send({"type": "conversation.item.create", "item": item})
 
 
-def speaking(
-    h: Harness, chunks_ms: tuple[int, ...] = (200, 200), now: float = T0
-) -> Harness:
+def speaking(h: Harness, chunks_ms: tuple[int, ...] = (200, 200), now: float = T0) -> Harness:
     """Ready session, response resp_1 active, item_1 received (400 ms by default) at ``now``."""
     h.connect()
     h.start_response("resp_1", now)
@@ -97,8 +95,9 @@ class TestFirstLLMContextFrame:
         h.session.mark_tool_calls_completed(["call_old"])
         assert h.session.tool_call_completed("call_old")
         items = [
-            function_call_item("fc_old", "call_old", "get_weather", '{"city":"Oslo"}',
-                               status="completed"),
+            function_call_item(
+                "fc_old", "call_old", "get_weather", '{"city":"Oslo"}', status="completed"
+            ),
             function_call_output_item("call_old", '{"temp": 3}'),
             user_text_item("And now?"),
         ]
@@ -377,7 +376,9 @@ class TestInterruptionFrame:
         assert h.feed(h.server.audio_delta("resp_1", "item_1", pcm(50)), T0 + 0.3) == []
         assert h.feed(h.server.transcript_delta("resp_1", "item_1", "and then")) == []
         assert h.feed(h.server.audio_done("resp_1", "item_1")) == []
-        assert h.feed(h.server.response_done("resp_1", "cancelled", reason="client_cancelled")) == []
+        assert (
+            h.feed(h.server.response_done("resp_1", "cancelled", reason="client_cancelled")) == []
+        )
         # The late deltas did not restart playback tracking.
         assert h.session.playback.item_id is None
 
@@ -392,7 +393,9 @@ class TestInterruptionFrame:
         h = speaking(Harness())
         h.do(h.session.request_response())  # owed behind resp_1
         h.do(h.session.interrupt(T0 + 0.25))
-        assert h.feed(h.server.response_done("resp_1", "cancelled", reason="client_cancelled")) == []
+        assert (
+            h.feed(h.server.response_done("resp_1", "cancelled", reason="client_cancelled")) == []
+        )
         assert [e["type"] for e in h.sent].count("response.create") == 0
 
     def test_tool_calls_of_an_interrupted_response_are_not_requested(self) -> None:

@@ -9,8 +9,8 @@ from unittest.mock import ANY
 
 from realtime_llm.errors import ErrorClass
 from realtime_llm.protocol.outputs import (
-    AudioStarted,
     AudioChunk,
+    AudioStarted,
     ErrorReported,
     ItemCreated,
     ResponseStarted,

@@ -445,9 +445,9 @@ class RealtimeSession:
                 )
             )
         self._interrupted_responses.discard(e.response_id)
-        if self._response_requested_event is None and self._active_response is None:
-            if self._response_owed and self._ready:
-                out.extend(self.request_response())
+        idle = self._response_requested_event is None and self._active_response is None
+        if idle and self._response_owed and self._ready:
+            out.extend(self.request_response())
         return out
 
     def _close_response(
