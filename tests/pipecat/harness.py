@@ -68,9 +68,7 @@ class Bot:
         """Feed audio as the transport would, in chunks (faster than real time)."""
         step = sample_rate * 2 * chunk_ms // 1000
         for i in range(0, len(pcm16), step):
-            await self.worker.queue_frame(
-                InputAudioRawFrame(pcm16[i : i + step], sample_rate, 1)
-            )
+            await self.worker.queue_frame(InputAudioRawFrame(pcm16[i : i + step], sample_rate, 1))
             await asyncio.sleep(0)
 
     def down(self, frame_type: type[F]) -> list[F]:

@@ -29,7 +29,9 @@ async def test_function_call_round_trip_sends_output_and_exactly_one_response(
     server = await make_server(
         [
             Turn(reply="Hello! Ask me about the weather."),
-            Turn(user="What is the weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
+            Turn(
+                user="What is the weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")
+            ),
             Turn(reply="It is sunny in Paris."),
         ]
     )
@@ -71,11 +73,19 @@ async def test_function_call_round_trip_sends_output_and_exactly_one_response(
     assert [o["call_id"] for o in outputs] == [call_id]
     assert json.loads(outputs[0]["output"]) == {"city": "Paris", "sky": "sunny"}
     # Exactly one response.create followed the output (server VAD created the first reply).
-    after_output = server.received[server.received.index(
-        next(e for e in server.received if e.get("item", {}).get("type") == "function_call_output")
-    ):]
+    after_output = server.received[
+        server.received.index(
+            next(
+                e
+                for e in server.received
+                if e.get("item", {}).get("type") == "function_call_output"
+            )
+        ) :
+    ]
     assert [e["type"] for e in after_output].count("response.create") == 1
     # The server's echo of the call was not sent back to it.
     assert not [
-        e for e in client_events(server, "conversation.item.create") if e["item"]["type"] == "function_call"
+        e
+        for e in client_events(server, "conversation.item.create")
+        if e["item"]["type"] == "function_call"
     ]

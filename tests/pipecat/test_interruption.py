@@ -59,7 +59,9 @@ async def test_interruption_frame_with_client_vad_clears_cancels_and_truncates(
     make_server: Any,
 ) -> None:
     no_vad = RealtimeLLMSettings(
-        session_properties=SessionProperties(audio=AudioConfig(input=AudioInput(turn_detection=None)))
+        session_properties=SessionProperties(
+            audio=AudioConfig(input=AudioInput(turn_detection=None))
+        )
     )
     server = await make_server([Turn(reply=STORY)], chunk_interval_s=0.02)
     async with running_bot(service_for(server.url, settings=no_vad)) as bot:

@@ -57,7 +57,9 @@ async def test_model_change_is_not_sent_on_the_live_connection(make_server: Any)
     server = await make_server()
     async with running_bot(service_for(server.url)) as bot:
         await server.wait_for_sent("session.updated")
-        await bot.queue(LLMUpdateSettingsFrame(delta=RealtimeLLMSettings(model="gpt-realtime-mini")))
+        await bot.queue(
+            LLMUpdateSettingsFrame(delta=RealtimeLLMSettings(model="gpt-realtime-mini"))
+        )
         await bot.queue(LLMUpdateSettingsFrame(delta=RealtimeLLMSettings(system_instruction="x")))
         await server.wait_for_received("session.update", count=2)
     assert all("model" not in e["session"] for e in client_events(server, "session.update"))

@@ -23,6 +23,7 @@ from .helpers import (
     assistant_audio_item,
     function_call_item,
     pcm,
+    sends,
     session_config,
     user_text_item,
 )
@@ -288,3 +289,31 @@ class TestResetConversation:
             AudioStarted("item_2"),
             AudioChunk("item_2", pcm(10)),
         ]
+
+
+class TestNothingToConfigure:
+    """A session with no configuration is ready as soon as the server created it."""
+
+    def test_created_without_configuration_is_ready_and_sends_no_empty_update(self) -> None:
+        h = Harness()
+        out = h.feed(h.server.session_created())
+        assert out == [SessionReady()]
+        assert h.sent == []
+
+
+class TestCancelBeforeCreated:
+    """An interrupt that cancels a requested, not yet created, response: it never plays."""
+
+    def test_the_cancelled_request_is_dropped_and_the_next_response_plays(self) -> None:
+        h = Harness()
+        h.connect()
+        h.do(h.session.request_response())
+        out = h.do(h.session.interrupt(now=0.0))
+        assert [e["type"] for e in sends(out)] == ["response.cancel"]
+        # The server created our request, then cancelled it: nothing surfaces.
+        assert h.start_response("resp_cancelled") == []
+        assert h.play("resp_cancelled", "item_a", [pcm(40)]) == [ItemCreated("item_a", ANY)]
+        assert h.feed(h.server.response_done("resp_cancelled", status="cancelled")) == []
+        # The next response (the user's new turn) is a normal one.
+        assert h.start_response("resp_next") == [ResponseStarted("resp_next")]
+        assert AudioStarted("item_b") in h.play("resp_next", "item_b", [pcm(40)])

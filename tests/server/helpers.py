@@ -20,6 +20,9 @@ from typing import Any
 import numpy as np
 import pydantic
 from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
+from openai.types.realtime.response_create_event_with_references_param import (
+    ResponseCreateEventWithReferencesParam,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
 from realtime_llm.server import LocalRealtimeServer
@@ -67,6 +70,15 @@ def assert_client_event(event: Mapping[str, Any]) -> None:
     assert_no_extras(parsed, str(event.get("type")))
 
 
+def assert_response_create_with_references(event: Mapping[str, Any]) -> None:
+    """``response.create`` whose ``input`` holds ``item_reference`` entries.
+
+    ``RealtimeClientEvent``'s model of ``response.input`` lacks references; the GA param
+    type ``ResponseCreateEventWithReferencesParam`` has them, so check against that.
+    """
+    pydantic.TypeAdapter(ResponseCreateEventWithReferencesParam).validate_python(event)
+
+
 # -- audio ------------------------------------------------------------------------------------
 
 
@@ -99,9 +111,12 @@ class Client:
         self.events: list[Event] = []
         self.session_created: Event = {}
 
-    async def send(self, event: Event) -> None:
+    async def send(self, event: Event, *, with_references: bool = False) -> None:
         """Send a valid GA client event (checked against the typed models first)."""
-        assert_client_event(event)
+        if with_references:
+            assert_response_create_with_references(event)
+        else:
+            assert_client_event(event)
         await self.ws.send(json.dumps(event))
 
     async def send_raw(self, data: str | bytes) -> None:

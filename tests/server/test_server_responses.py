@@ -189,13 +189,12 @@ async def test_out_of_band_response_with_its_own_input(make_server: MakeServer) 
     server = await make_server(engine)
     async with connect_client(server) as client:
         await user_says(client, "Hello")
-        oob = await complete_response(
-            client,
-            conversation="none",
-            metadata={"purpose": "summary"},
-            output_modalities=["text"],
-            instructions="Summarize.",
-            input=[
+        params = {
+            "conversation": "none",
+            "metadata": {"purpose": "summary"},
+            "output_modalities": ["text"],
+            "instructions": "Summarize.",
+            "input": [
                 {"type": "item_reference", "id": client.events[-1]["item"]["id"]},
                 {
                     "type": "message",
@@ -203,7 +202,9 @@ async def test_out_of_band_response_with_its_own_input(make_server: MakeServer) 
                     "content": [{"type": "input_text", "text": "Summarize that."}],
                 },
             ],
-        )
+        }
+        await client.send({"type": "response.create", "response": params}, with_references=True)
+        oob = (await client.wait_for("response.done"))["response"]
         assert oob["conversation_id"] is None
         assert oob["metadata"] == {"purpose": "summary"}
         item_id = oob["output"][0]["id"]

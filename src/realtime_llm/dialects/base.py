@@ -23,8 +23,10 @@ def redact_url(url: str) -> str:
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    query = [(k, v if k in {"model", "deployment", "api-version", "protocol"} else "***")
-             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [
+        (k, v if k in {"model", "deployment", "api-version", "protocol"} else "***")
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), ""))
 
 

@@ -265,8 +265,11 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
     async def _receive(self, connection: RealtimeConnection) -> None:
         receive = self._session.receive
         clock = time.monotonic
+        session = self._session
         async for event in connection.events():
             await self._act(receive(event, clock()))
+            if session.holding_response_end:
+                self._schedule_transcript_release()
         if self._connection is connection:
             self._connection = None
             code, reason = connection.close_code, connection.close_reason
@@ -444,9 +447,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         wire = props.to_wire()
         input_format = ((wire.get("audio") or {}).get("input") or {}).get("format") or {}
         self._audio.audio_format = input_format.get("type", "audio/pcm")
-        self._audio.rate = int(input_format.get("rate") or (
-            24000 if self._audio.audio_format == "audio/pcm" else 8000
-        ))
+        self._audio.rate = int(
+            input_format.get("rate") or (24000 if self._audio.audio_format == "audio/pcm" else 8000)
+        )
         self._output_rate = props.output_sample_rate
         self._session.playback.set_format(self._output_rate * 2 / 1000)
 
@@ -516,7 +519,6 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         await self.push_frame(LLMFullResponseEndFrame())
         if o.status == "failed":
             await self.push_error(f"the realtime response failed: {o.error_message or o.reason}")
-        self._schedule_transcript_release()
 
     async def _audio_started(self, o: out.AudioStarted) -> None:
         await self.push_frame(TTSStartedFrame())
@@ -526,9 +528,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             self._awaiting_first_audio = False
             await self.stop_ttfb_metrics()
             self._tracer.response_first_audio(self._current_response, time.monotonic())
-        await self.push_frame(
-            TTSAudioRawFrame(base64.b64decode(o.audio_b64), self._output_rate, 1)
-        )
+        await self.push_frame(TTSAudioRawFrame(base64.b64decode(o.audio_b64), self._output_rate, 1))
 
     async def _audio_stopped(self, o: out.AudioStopped) -> None:
         await self.push_frame(TTSStoppedFrame())

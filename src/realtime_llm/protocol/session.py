@@ -118,6 +118,7 @@ class RealtimeSession:
         self._awaiting_transcripts: set[str] = set()
         # A finished reply's end (and its tool calls) waiting for the user transcript.
         self._held: list[Output] = []
+        self._cancel_next_created = False
         self.playback.forget()
 
     def reset(self) -> None:
@@ -132,6 +133,11 @@ class RealtimeSession:
     @property
     def response_active(self) -> bool:
         return self._active_response is not None or self._response_requested_event is not None
+
+    @property
+    def holding_response_end(self) -> bool:
+        """A finished reply waits for its user transcript (see ``release_held_response``)."""
+        return bool(self._held)
 
     @property
     def transcription_enabled(self) -> bool:
@@ -247,6 +253,10 @@ class RealtimeSession:
             response_id = self._active_response
             self._interrupted_responses.add(response_id)
             out.extend(self._close_response(response_id, "cancelled", interrupted=True))
+        if self._response_requested_event is not None and self._active_response is None:
+            # Our response.create is on its way: the server will create it and then
+            # cancel it. Its audio must never play.
+            self._cancel_next_created = True
         self._response_requested_event = None
         return out
 
@@ -335,6 +345,8 @@ class RealtimeSession:
 
     def _on_session_created(self, e: ev.SessionCreated, now: float) -> list[Output]:
         self._created = True
+        if not self._session_config:
+            return self._become_ready()  # nothing to configure: the defaults are it
         return [self._session_update()]
 
     def _on_session_updated(self, e: ev.SessionUpdated, now: float) -> list[Output]:
@@ -388,6 +400,11 @@ class RealtimeSession:
         return held
 
     def _on_response_created(self, e: ev.ResponseCreated, now: float) -> list[Output]:
+        if self._cancel_next_created:
+            # The response we asked for and then cancelled before it existed.
+            self._cancel_next_created = False
+            self._interrupted_responses.add(e.response_id)
+            return []
         self._response_requested_event = None
         if self._active_response is not None and self._active_response != e.response_id:
             # A response we did not see end (should not happen): close it first.

@@ -1,0 +1,86 @@
+"""Conversation item helpers, event handlers, images and paused inputs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+from pipecat.frames.frames import InputImageRawFrame, LLMFullResponseEndFrame, LLMRunFrame
+
+from realtime_llm.server import Turn
+
+from .harness import client_events, running_bot, service_for, speech_like, wait_for
+
+
+async def test_item_handlers_and_retrieve(make_server: Any) -> None:
+    server = await make_server([Turn(reply="Hello.")])
+    service = service_for(server.url)
+    created: list[str] = []
+    updated: list[str] = []
+
+    @service.event_handler("on_conversation_item_created")
+    async def on_created(service: Any, item_id: str, item: Any) -> None:
+        created.append(item_id)
+
+    @service.event_handler("on_conversation_item_updated")
+    async def on_updated(service: Any, item_id: str, item: Any) -> None:
+        updated.append(item_id)
+
+    async with running_bot(service) as bot:
+        await bot.queue(LLMRunFrame())
+        await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the greeting")
+        await wait_for(lambda: updated, what="item done")
+        item_id = created[-1]
+        # Concurrent callers share one request.
+        first, second = await asyncio.gather(
+            service.retrieve_conversation_item(item_id),
+            service.retrieve_conversation_item(item_id),
+        )
+        assert first["id"] == second["id"] == item_id
+        assert len(client_events(server, "conversation.item.retrieve")) == 1
+        with pytest.raises(RuntimeError, match="item_missing"):
+            await service.retrieve_conversation_item("item_missing")
+    assert item_id in updated
+
+
+def _png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (width, height), (255, 0, 0, 128)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_images_are_converted_and_rate_limited(make_server: Any) -> None:
+    server = await make_server()
+    service = service_for(server.url, video_frame_detail="low")
+    async with running_bot(service) as bot:
+        await server.wait_for_sent("session.updated")
+        big = _png(3000, 2000)
+        await bot.queue(InputImageRawFrame(image=big, size=(3000, 2000), format="PNG"))
+        raw = bytes(64 * 48 * 3)
+        await bot.queue(InputImageRawFrame(image=raw, size=(64, 48), format="RGB"))  # too soon
+        await server.wait_for_received("conversation.item.create")
+    items = client_events(server, "conversation.item.create")
+    assert len(items) == 1
+    part = items[0]["item"]["content"][0]
+    assert part["type"] == "input_image" and part["detail"] == "low"
+    assert part["image_url"].startswith("data:image/jpeg;base64,")
+    jpeg = Image.open(io.BytesIO(base64.b64decode(part["image_url"].split(",", 1)[1])))
+    assert max(jpeg.size) <= 1024 and jpeg.mode == "RGB"
+
+
+async def test_paused_audio_is_not_sent(make_server: Any) -> None:
+    server = await make_server()
+    service = service_for(server.url, start_audio_paused=True)
+    async with running_bot(service) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.2, silence_after=0.0), 24000)
+        await bot.queue(LLMRunFrame())
+        await server.wait_for_received("response.create")
+        assert not client_events(server, "input_audio_buffer.append")
+        service.set_audio_input_paused(False)
+        await bot.speak(speech_like(24000, 0.1, silence_after=0.0), 24000)
+        await server.wait_for_received("input_audio_buffer.append")
