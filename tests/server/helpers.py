@@ -126,7 +126,9 @@ class Client:
     async def append(self, pcm: bytes, *, chunk_ms: int = 100) -> None:
         step = chunk_ms * BYTES_PER_MS
         for start in range(0, len(pcm), step):
-            await self.send({"type": "input_audio_buffer.append", "audio": b64(pcm[start : start + step])})
+            await self.send(
+                {"type": "input_audio_buffer.append", "audio": b64(pcm[start : start + step])}
+            )
 
     async def recv(self, timeout: float = 5.0) -> Event:
         event: Event = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
@@ -168,9 +170,7 @@ async def connect_client(
     server: LocalRealtimeServer, *, model: str = "gpt-realtime", **kwargs: Any
 ) -> AsyncIterator[Client]:
     headers = kwargs.pop("additional_headers", {"Authorization": "Bearer sk-local-test"})
-    async with connect(
-        f"{server.url}?model={model}", additional_headers=headers, **kwargs
-    ) as ws:
+    async with connect(f"{server.url}?model={model}", additional_headers=headers, **kwargs) as ws:
         client = Client(ws)
         client.session_created = await client.wait_for("session.created")
         yield client

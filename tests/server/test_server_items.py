@@ -63,7 +63,11 @@ async def test_create_honours_previous_item_id(make_server: MakeServer) -> None:
         assert error["param"] == "previous_item_id"
         assert error["event_id"] == "evt_orphan"
         await client.send(
-            {"type": "conversation.item.create", "event_id": "evt_dup", "item": _text_item("b", "item_b")}
+            {
+                "type": "conversation.item.create",
+                "event_id": "evt_dup",
+                "item": _text_item("b", "item_b"),
+            }
         )
         assert (await client.wait_for("error"))["error"]["event_id"] == "evt_dup"
 
@@ -84,9 +88,7 @@ async def test_retrieve_known_and_unknown_items(make_server: MakeServer) -> None
         )
         added = await client.wait_for("conversation.item.added")
         assert "audio" not in added["item"]["content"][0]  # audio is not echoed back
-        await client.send(
-            {"type": "conversation.item.retrieve", "item_id": added["item"]["id"]}
-        )
+        await client.send({"type": "conversation.item.retrieve", "item_id": added["item"]["id"]})
         retrieved = (await client.wait_for("conversation.item.retrieved"))["item"]
         assert retrieved["id"] == added["item"]["id"]
         assert unb64(retrieved["content"][0]["audio"]) == pcm
@@ -107,7 +109,9 @@ async def test_delete(make_server: MakeServer) -> None:
         await client.wait_for("conversation.item.done")
         await client.send({"type": "conversation.item.delete", "item_id": "item_1"})
         assert (await client.wait_for("conversation.item.deleted"))["item_id"] == "item_1"
-        await client.send({"type": "conversation.item.delete", "event_id": "evt_d", "item_id": "item_1"})
+        await client.send(
+            {"type": "conversation.item.delete", "event_id": "evt_d", "item_id": "item_1"}
+        )
         error = (await client.wait_for("error"))["error"]
         assert (error["code"], error["event_id"]) == ("item_delete_invalid_item_id", "evt_d")
         await client.send({"type": "conversation.item.retrieve", "item_id": "item_1"})
@@ -129,7 +133,10 @@ async def test_truncate_past_the_end_is_rejected(make_server: MakeServer) -> Non
         )
         error = (await client.wait_for("error"))["error"]
     assert error["type"] == "invalid_request_error"
-    assert error["message"] == f"Audio content of {audio_ms}ms is already shorter than {audio_ms + 500}ms"
+    assert (
+        error["message"]
+        == f"Audio content of {audio_ms}ms is already shorter than {audio_ms + 500}ms"
+    )
     assert error["event_id"] == "evt_t"
 
 
@@ -147,7 +154,9 @@ async def test_truncate_at_zero_and_of_user_items_is_rejected(make_server: MakeS
         )
         error = (await client.wait_for("error"))["error"]
         assert error["message"] == "Only model output audio messages can be truncated"
-        user_item = next(e["item"]["id"] for e in client.events if e["type"] == "conversation.item.added")
+        user_item = next(
+            e["item"]["id"] for e in client.events if e["type"] == "conversation.item.added"
+        )
         await client.send(
             {
                 "type": "conversation.item.truncate",

@@ -43,7 +43,9 @@ async def test_function_call_round_trip_with_the_rule_engine(make_server: MakeSe
         assert args_done["name"] == "get_weather"
         assert json.loads(args_done["arguments"]) == {"city": "Paris"}
         deltas = "".join(
-            e["delta"] for e in client.events if e["type"] == "response.function_call_arguments.delta"
+            e["delta"]
+            for e in client.events
+            if e["type"] == "response.function_call_arguments.delta"
         )
         assert deltas == args_done["arguments"]
         assert first["status"] == "completed"
@@ -95,7 +97,11 @@ async def test_scripted_tool_call_then_scripted_answer(make_server: MakeServer) 
         await client.send(
             {
                 "type": "conversation.item.create",
-                "item": {"type": "function_call_output", "call_id": call["call_id"], "output": "ok"},
+                "item": {
+                    "type": "function_call_output",
+                    "call_id": call["call_id"],
+                    "output": "ok",
+                },
             }
         )
         answer = await complete_response(client)
@@ -231,9 +237,7 @@ async def test_max_output_tokens_makes_the_response_incomplete(make_server: Make
 
 
 class _BrokenEngine(ScriptedEngine):
-    def respond(
-        self, conversation: Sequence[Mapping[str, Any]], context: ResponseContext
-    ) -> Reply:
+    def respond(self, conversation: Sequence[Mapping[str, Any]], context: ResponseContext) -> Reply:
         raise RuntimeError("the model fell over")
 
 

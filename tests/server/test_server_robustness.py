@@ -22,7 +22,9 @@ async def _still_usable(client: Client) -> None:
 async def test_unknown_event_type(make_server: MakeServer) -> None:
     server = await make_server()
     async with connect_client(server) as client:
-        await client.send_raw(json.dumps({"type": "conversation.item.frobnicate", "event_id": "evt_u"}))
+        await client.send_raw(
+            json.dumps({"type": "conversation.item.frobnicate", "event_id": "evt_u"})
+        )
         error = (await client.wait_for("error"))["error"]
         assert error["type"] == "invalid_request_error"
         assert error["code"] == "invalid_value"
@@ -107,7 +109,9 @@ async def test_one_of_every_client_event_type(make_server: MakeServer) -> None:
         )
         await client.send({"type": "input_audio_buffer.append", "audio": b64(tone(200))})
         sent.append("input_audio_buffer.append")
-        committed = await send({"type": "input_audio_buffer.commit"}, "input_audio_buffer.committed")
+        committed = await send(
+            {"type": "input_audio_buffer.commit"}, "input_audio_buffer.committed"
+        )
         await send({"type": "input_audio_buffer.clear"}, "input_audio_buffer.cleared")
         await send(
             {
@@ -136,7 +140,9 @@ async def test_one_of_every_client_event_type(make_server: MakeServer) -> None:
             },
             "conversation.item.truncated",
         )
-        await send({"type": "conversation.item.delete", "item_id": item_id}, "conversation.item.deleted")
+        await send(
+            {"type": "conversation.item.delete", "item_id": item_id}, "conversation.item.deleted"
+        )
         error = await send({"type": "output_audio_buffer.clear", "event_id": "evt_o"}, "error")
         assert "WebRTC" in error["error"]["message"]  # type: ignore[index]
     assert sorted(set(sent)) == sorted(CLIENT_EVENT_TYPES)
@@ -155,7 +161,9 @@ async def test_injected_events_reach_the_client(make_server: MakeServer) -> None
         await server.send_event(injected)
         assert await client.wait_for("error") == injected
         await server.send_event({"type": "input_audio_buffer.cleared"})
-        assert (await client.wait_for("input_audio_buffer.cleared"))["event_id"].startswith("event_")
+        assert (await client.wait_for("input_audio_buffer.cleared"))["event_id"].startswith(
+            "event_"
+        )
     assert server.sent[-1]["type"] == "input_audio_buffer.cleared"
 
 
@@ -171,12 +179,15 @@ async def test_abrupt_drop_for_reconnect_tests(make_server: MakeServer) -> None:
 
 
 async def test_local_realtime_server_helper_and_waiters() -> None:
-    async with local_realtime_server([Turn(user="Hey", reply="Yo.")], chunk_interval_s=0) as server:
-        async with connect_client(server) as client:
-            await client.append(tone(300) + silence(700))
-            done = await server.wait_for_sent("response.done")
-            assert done["response"]["output"][0]["content"][0]["transcript"] == "Yo."
-            await server.wait_for_received("input_audio_buffer.append", count=10)
-            await client.wait_for("response.done")
+    turns = [Turn(user="Hey", reply="Yo.")]
+    async with (
+        local_realtime_server(turns, chunk_interval_s=0) as server,
+        connect_client(server) as client,
+    ):
+        await client.append(tone(300) + silence(700))
+        done = await server.wait_for_sent("response.done")
+        assert done["response"]["output"][0]["content"][0]["transcript"] == "Yo."
+        await server.wait_for_received("input_audio_buffer.append", count=10)
+        await client.wait_for("response.done")
     for event in server.sent:
         assert_server_event(event)

@@ -135,12 +135,16 @@ async def test_clear_empties_the_buffer(make_server: MakeServer) -> None:
         await client.send({"type": "input_audio_buffer.clear"})
         await client.wait_for("input_audio_buffer.cleared")
         await client.send({"type": "input_audio_buffer.commit"})
-        assert (await client.wait_for("error"))["error"]["code"] == "input_audio_buffer_commit_empty"
+        assert (await client.wait_for("error"))["error"][
+            "code"
+        ] == "input_audio_buffer_commit_empty"
 
 
 async def test_speech_during_a_response_interrupts_it(make_server: MakeServer) -> None:
     long_reply = "This is a long answer that keeps going for quite a while."
-    engine = ScriptedEngine([Turn(user="tell me", reply=long_reply), Turn(user="stop", reply="OK.")])
+    engine = ScriptedEngine(
+        [Turn(user="tell me", reply=long_reply), Turn(user="stop", reply="OK.")]
+    )
     server = await make_server(engine, chunk_interval_s=0.01)
     async with connect_client(server) as client:
         await client.append(tone(400) + silence(600))

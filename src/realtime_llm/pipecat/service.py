@@ -538,7 +538,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         llm_text = LLMTextFrame(o.text)
         llm_text.append_to_context = False  # the TTSTextFrame below carries it into context
         await self.push_frame(llm_text)
-        await self.push_frame(TTSTextFrame(o.text, text_type=TextType.WORD))
+        tts_text = TTSTextFrame(o.text, text_type=TextType.WORD)
+        tts_text.includes_inter_frame_spaces = True  # the server's deltas carry their spaces
+        await self.push_frame(tts_text)
 
     async def _assistant_text(self, o: out.AssistantText) -> None:
         if self._awaiting_first_audio:

@@ -33,7 +33,7 @@ class ResponseParams:
 
     in_conversation: bool
     output_modalities: tuple[str, ...]
-    voice: Any
+    voice: str
     output_format: dict[str, Any]
     max_output_tokens: int | str
     metadata: dict[str, str] | None

@@ -21,7 +21,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Coroutine, Iterable, Mapping, MutableMapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -48,6 +48,7 @@ __all__ = ["LocalRealtimeServer"]
 logger = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+SESSION_LIMIT_REASON = "Your session hit the maximum duration of 60 minutes."
 _SECRET_HEADERS = {"authorization", "api-key", "openai-api-key", "proxy-authorization"}
 
 
@@ -92,6 +93,8 @@ class _Connection:
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
         self.emit(self.session.open(time.time()))
+        if self.server.max_session_s is not None:
+            self._spawn(self._expire(self.server.max_session_s))
         try:
             async for message in self.ws:
                 self._receive(message)
@@ -111,7 +114,7 @@ class _Connection:
             logger.exception("local realtime server: failed to handle a client event")
             self.emit([_server_error("The server failed to handle the event.")])
             return
-        if output.received is not None:
+        if output.received is not None and self.server.record:
             self.server.received.append(output.received)
         self.emit(output.events)
         for command in output.commands:
@@ -119,18 +122,28 @@ class _Connection:
 
     def _start(self, command: Command) -> None:
         if isinstance(command, Transcribe):
-            task = asyncio.create_task(self._transcribe(command))
+            task = self._spawn(self._transcribe(command))
             self.transcriptions.add(task)
             task.add_done_callback(self.transcriptions.discard)
         else:
-            task = asyncio.create_task(self._respond(command))
+            self._spawn(self._respond(command))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _expire(self, seconds: float) -> None:
+        """End the session like OpenAI does at its limit: close 1001 with this reason."""
+        await asyncio.sleep(seconds)
+        await self.ws.close(1001, SESSION_LIMIT_REASON)
 
     async def _write(self) -> None:
         while (item := await self.queue.get()) is not None:
             event, done = item
-            self.server.sent.append(event)
+            if self.server.record:
+                self.server.sent.append(event)
             try:
                 await self.ws.send(json.dumps(event))
             except ConnectionClosed:
@@ -203,7 +216,10 @@ class LocalRealtimeServer:
     ``chunk_interval_s`` paces streamed responses (one 40 ms audio chunk per interval;
     0.04 is real time); a small value keeps tests fast while leaving room to interrupt.
     ``max_event_bytes`` bounds one client event: bigger ones get an ``error`` event (up to
-    four times that, beyond which the socket closes with 1009).
+    four times that, beyond which the socket closes with 1009). ``max_session_s`` ends
+    each session as OpenAI does after 60 minutes (close 1001 with OpenAI's reason text);
+    make it short to test a bot's reconnect. ``record=False`` keeps :attr:`received` and
+    :attr:`sent` empty, for long-running demo servers.
     """
 
     def __init__(
@@ -218,6 +234,8 @@ class LocalRealtimeServer:
         default_model: str = "gpt-realtime",
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         vad_factory: VadFactory = EnergyVad,
+        max_session_s: float | None = 3600.0,
+        record: bool = True,
     ) -> None:
         self.engine: Engine = engine if engine is not None else RuleEngine()
         self.host = host
@@ -226,10 +244,12 @@ class LocalRealtimeServer:
         self.default_model = default_model
         self.max_event_bytes = max_event_bytes
         self.vad_factory = vad_factory
+        self.max_session_s = max_session_s
+        self.record = record
         self.received: list[Event] = []
         """Every client event received (decoded JSON objects), across connections."""
         self.sent: list[Event] = []
-        """Every server event sent, across connections, in order."""
+        """Every server event sent (or being sent when a client left), in order."""
         self._api_key = api_key
         self._requested_port = port
         self._server: Server | None = None

@@ -90,6 +90,7 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         chunk_interval_s=args.chunk_interval,
         api_key=api_key,
+        record=False,
     )
     async with server:
         auth = "the key in " + args.api_key_env if api_key else "any API key"

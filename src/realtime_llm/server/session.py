@@ -74,6 +74,11 @@ class Output:
     received: dict[str, Any] | None = None
 
 
+def _voice_name(voice: Any) -> str:
+    """A built-in voice name, or the id of a custom voice object."""
+    return voice if isinstance(voice, str) else str(voice.get("id", ""))
+
+
 @dataclass
 class _Pending:
     """Per response: its run, its explicit input items (if any) and engine-facing context."""
@@ -444,7 +449,7 @@ class ServerSession:
                 output_modalities=tuple(
                     params.get("output_modalities") or session["output_modalities"]
                 ),
-                voice=audio_out.get("voice", session["audio"]["output"]["voice"]),
+                voice=_voice_name(audio_out.get("voice", session["audio"]["output"]["voice"])),
                 output_format=dict(audio_out.get("format") or session["audio"]["output"]["format"]),
                 max_output_tokens=params.get("max_output_tokens", session["max_output_tokens"]),
                 metadata=params.get("metadata"),
@@ -462,8 +467,19 @@ class ServerSession:
             input=inputs,
         )
         out.events += run.created()
+        out.events.append(self._rate_limits())
         out.commands.append(Generate(run.id))
         return None
+
+    def _rate_limits(self) -> Event:
+        """GA sends this at the start of each response; a local server has no limits."""
+        return self._event(
+            "rate_limits.updated",
+            rate_limits=[
+                {"name": "requests", "limit": 10_000, "remaining": 9_999, "reset_seconds": 0.006},
+                {"name": "tokens", "limit": 200_000, "remaining": 200_000, "reset_seconds": 0.0},
+            ],
+        )
 
     def _on_response_cancel(self, event: Mapping[str, Any]) -> Output:
         response_id = event.get("response_id") or self.active_response_id
@@ -503,13 +519,12 @@ class ServerSession:
         tokens += TokenCount(text=text_tokens(pending.instructions))
         pending.run.set_input_usage(tokens, cached)
         params = pending.run.params
-        voice = params.voice if isinstance(params.voice, str) else str(params.voice.get("id"))
         context = ResponseContext(
             instructions=pending.instructions,
             tools=tuple(t for t in pending.tools if t.get("type", "function") == "function"),
             tool_choice=pending.tool_choice,
             output_modalities=params.output_modalities,
-            voice=voice,
+            voice=params.voice,
             metadata=dict(params.metadata or {}),
         )
         return [entry.for_engine() for entry in entries], context
