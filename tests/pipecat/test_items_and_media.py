@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from pipecat.frames.frames import InputImageRawFrame, LLMFullResponseEndFrame, LLMRunFrame
+from pipecat.frames.frames import (
+    InputAudioRawFrame,
+    InputImageRawFrame,
+    LLMFullResponseEndFrame,
+    LLMRunFrame,
+)
 
 from realtime_llm.server import Turn
 
@@ -84,3 +89,15 @@ async def test_paused_audio_is_not_sent(make_server: Any) -> None:
         service.set_audio_input_paused(False)
         await bot.speak(speech_like(24000, 0.1, silence_after=0.0), 24000)
         await server.wait_for_received("input_audio_buffer.append")
+
+
+async def test_input_audio_is_forwarded_unless_told_not_to(make_server: Any) -> None:
+    server = await make_server()
+    for forward in (True, False):
+        service = service_for(server.url, forward_input_audio=forward)
+        async with running_bot(service) as bot:
+            await server.wait_for_sent("session.updated", count=2 if not forward else 1)
+            await bot.speak(speech_like(24000, 0.1, silence_after=0.0), 24000)
+            await wait_for(lambda: bot.upstream_of_llm.of(InputAudioRawFrame), what="audio in")
+            await asyncio.sleep(0.05)
+            assert bool(bot.down(InputAudioRawFrame)) is forward

@@ -205,3 +205,19 @@ async def test_connections_are_counted_and_closed_on_request(
             break
         await asyncio.sleep(0.01)
     assert server.connections == 0
+
+
+async def test_sessions_end_like_openai_at_the_duration_limit(make_server: MakeServer) -> None:
+    server = await make_server(max_session_s=0.2)
+    async with connect_client(server) as client:
+        await client.ws.wait_closed()
+    assert client.ws.close_code == 1001
+    assert client.ws.close_reason == "Your session hit the maximum duration of 60 minutes."
+
+
+async def test_each_response_reports_rate_limits(server: LocalRealtimeServer) -> None:
+    async with connect_client(server) as client:
+        await user_says(client, "Hi")
+        await complete_response(client)
+    types = client.types()
+    assert types.index("response.created") < types.index("rate_limits.updated")

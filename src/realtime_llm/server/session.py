@@ -14,8 +14,10 @@ the server events to send, in order, and for :meth:`ServerSession.receive` also 
 Because everything that changes state goes through these synchronous methods, the rules
 that matter to clients hold by construction: one active response per conversation, no
 delta after a response's ``response.done``, truncation checked against exactly the audio
-sent so far. See the module docstrings of ``_conversation``, ``_responses`` and
-``_input_audio`` for the rules each part implements.
+sent so far. The rules live with the state they govern: ``_config`` (session object and
+``session.update``), ``_input_audio`` (buffer and VAD turns), ``_conversation`` (items and
+truncation), ``_response_table`` (which response may run) and ``_responses`` (one
+response's event stream).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from ._client_events import check_client_event
 from ._config import apply_session_update, default_session
 from ._conversation import Conversation, Entry, entry_from_client
 from ._input_audio import InputAudioBuffer, TurnEnded, TurnStarted
-from ._responses import ResponseParams, ResponseRun, TokenCount, count_tokens, text_tokens
+from ._response_table import ResponseTable
+from ._responses import text_tokens
 from ._schema import Problem
 from ._wire import IdGenerator, error_event
 from .engine import Reply, ResponseContext
@@ -74,22 +77,6 @@ class Output:
     received: dict[str, Any] | None = None
 
 
-def _voice_name(voice: Any) -> str:
-    """A built-in voice name, or the id of a custom voice object."""
-    return voice if isinstance(voice, str) else str(voice.get("id", ""))
-
-
-@dataclass
-class _Pending:
-    """Per response: its run, its explicit input items (if any) and engine-facing context."""
-
-    run: ResponseRun
-    instructions: str
-    tools: list[dict[str, Any]]
-    tool_choice: Any
-    input: list[Entry] | None
-
-
 class ServerSession:
     """Protocol state of one Realtime (GA) session over one connection."""
 
@@ -104,17 +91,18 @@ class ServerSession:
     ) -> None:
         self._new_id = new_id or IdGenerator()
         self._max_event_bytes = max_event_bytes
-        self._chunk_ms = chunk_ms
         self._session = default_session(model)
         self._session_id = self._new_id("sess")
-        self._conversation_id = self._new_id("conv")
-        self.conversation = Conversation()
+        self._conversation = Conversation()
         self._input = InputAudioBuffer(self._new_id, vad_factory)
         self._input.configure(self._session["audio"]["input"]["turn_detection"])
-        self._responses: dict[str, _Pending] = {}
+        self._responses = ResponseTable(
+            self._conversation,
+            self._new_id,
+            conversation_id=self._new_id("conv"),
+            chunk_ms=chunk_ms,
+        )
         self._announce: set[tuple[str, int]] = set()  # transcriptions the client asked for
-        self._seen: set[str] = set()  # items some earlier response had in its context
-        self._audio_produced = False
         self._expires_at = 0
 
     # --- public state ---------------------------------------------------------------------
@@ -132,10 +120,7 @@ class ServerSession:
     @property
     def active_response_id(self) -> str | None:
         """The response writing to the conversation right now, if any."""
-        for pending in self._responses.values():
-            if pending.run.active and pending.run.params.in_conversation:
-                return pending.run.id
-        return None
+        return self._responses.active_id()
 
     def _event(self, kind: str, **fields: Any) -> Event:
         return {"type": kind, "event_id": self._new_id("event"), **fields}
@@ -186,7 +171,7 @@ class ServerSession:
     def _on_session_update(self, event: Mapping[str, Any]) -> Output:
         old_detection = self._session["audio"]["input"]["turn_detection"]
         new, problem = apply_session_update(
-            self._session, event["session"], audio_produced=self._audio_produced
+            self._session, event["session"], audio_produced=self._responses.audio_produced
         )
         if problem is not None:
             return Output([self._error(problem, event.get("event_id"))])
@@ -214,7 +199,7 @@ class ServerSession:
                 )
                 active = self.active_response_id
                 if active is not None and detection.get("interrupt_response", True):
-                    output.events += self._responses[active].run.cancel("turn_detected")
+                    output.events += self._responses.cancel(active, "turn_detected") or []
             else:
                 self._vad_turn_ended(turn, detection, output)
         return output
@@ -246,7 +231,7 @@ class ServerSession:
         return output
 
     def _commit(self, item_id: str, pcm: bytes, out: Output) -> None:
-        previous = self.conversation.last_id()
+        previous = self._conversation.last_id()
         entry = Entry(
             {
                 "id": item_id,
@@ -258,7 +243,7 @@ class ServerSession:
             },
             audio={0: bytearray(pcm)},
         )
-        self.conversation.add(entry)
+        self._conversation.add(entry)
         out.events += [
             self._event("input_audio_buffer.committed", item_id=item_id, previous_item_id=previous),
             self._event("conversation.item.added", previous_item_id=previous, item=entry.wire()),
@@ -285,7 +270,7 @@ class ServerSession:
 
     def transcription_done(self, item_id: str, content_index: int, text: str) -> list[Event]:
         """The engine heard ``text``; announce it if the session asked for transcription."""
-        entry = self.conversation.get(item_id)
+        entry = self._conversation.get(item_id)
         announce = (item_id, content_index) in self._announce
         self._announce.discard((item_id, content_index))
         if entry is None:
@@ -325,7 +310,7 @@ class ServerSession:
     def transcription_failed(self, item_id: str, content_index: int, message: str) -> list[Event]:
         announce = (item_id, content_index) in self._announce
         self._announce.discard((item_id, content_index))
-        if not announce or item_id not in self.conversation:
+        if not announce or item_id not in self._conversation:
             return []
         error = {"type": "server_error", "code": "transcription_failed", "message": message}
         return [
@@ -344,10 +329,10 @@ class ServerSession:
         entry = entry_from_client(dict(event["item"]), "item", self._new_id, fmt)
         if isinstance(entry, Problem):
             return Output([self._error(entry, event.get("event_id"))])
-        problem = self.conversation.add(entry, event.get("previous_item_id"))
+        problem = self._conversation.add(entry, event.get("previous_item_id"))
         if problem is not None:
             return Output([self._error(problem, event.get("event_id"))])
-        previous = self.conversation.previous_id(entry.id)
+        previous = self._conversation.previous_id(entry.id)
         output = Output(
             [
                 self._event(
@@ -371,7 +356,7 @@ class ServerSession:
         return Output([self._error(problem, event.get("event_id"))])
 
     def _on_conversation_item_retrieve(self, event: Mapping[str, Any]) -> Output:
-        entry = self.conversation.get(event["item_id"])
+        entry = self._conversation.get(event["item_id"])
         if entry is None:
             return self._unknown_item("retrieve", event["item_id"], event)
         return Output(
@@ -379,13 +364,13 @@ class ServerSession:
         )
 
     def _on_conversation_item_delete(self, event: Mapping[str, Any]) -> Output:
-        if not self.conversation.delete(event["item_id"]):
+        if not self._conversation.delete(event["item_id"]):
             return self._unknown_item("delete", event["item_id"], event)
         return Output([self._event("conversation.item.deleted", item_id=event["item_id"])])
 
     def _on_conversation_item_truncate(self, event: Mapping[str, Any]) -> Output:
         item_id, index, end_ms = event["item_id"], event["content_index"], event["audio_end_ms"]
-        problem = self.conversation.truncate(item_id, index, end_ms)
+        problem = self._conversation.truncate(item_id, index, end_ms)
         if problem is not None:
             return Output([self._error(problem, event.get("event_id"))])
         truncated = self._event(
@@ -396,105 +381,29 @@ class ServerSession:
     # --- responses ----------------------------------------------------------------------------
 
     def _on_response_create(self, event: Mapping[str, Any]) -> Output:
-        params = event.get("response") or {}
-        in_conversation = params.get("conversation", "auto") != "none"
-        active = self.active_response_id
-        if in_conversation and active is not None:
-            problem = Problem(
-                "conversation_already_has_active_response",
-                f"Conversation already has an active response in progress: {active}. "
-                "Wait until the response is finished before creating a new one.",
-            )
-            return Output([self._error(problem, event.get("event_id"))])
         output = Output()
-        failure = self._start_response(params, output)
-        if failure is not None:
-            return Output([self._error(failure, event.get("event_id"))])
+        problem = self._start_response(event.get("response") or {}, output)
+        if problem is not None:
+            return Output([self._error(problem, event.get("event_id"))])
         return output
 
-    def _resolve_input(self, params: Mapping[str, Any]) -> list[Entry] | Problem | None:
-        if "input" not in params:
-            return None
-        entries: list[Entry] = []
-        fmt = self._session["audio"]["input"]["format"]["type"]
-        for index, item in enumerate(params["input"]):
-            path = f"response.input[{index}]"
-            if item["type"] == "item_reference":
-                found = self.conversation.get(item["id"])
-                if found is None:
-                    return Problem(
-                        "invalid_value",
-                        f"Item with item_id '{item['id']}' not found.",
-                        path + ".id",
-                    )
-                entries.append(found)
-                continue
-            entry = entry_from_client(dict(item), path, self._new_id, fmt)
-            if isinstance(entry, Problem):
-                return entry
-            entries.append(entry)
-        return entries
-
     def _start_response(self, params: Mapping[str, Any], out: Output) -> Problem | None:
-        inputs = self._resolve_input(params)
-        if isinstance(inputs, Problem):
-            return inputs
-        session = self._session
-        in_conversation = params.get("conversation", "auto") != "none"
-        audio_out = (params.get("audio") or {}).get("output") or {}
-        run = ResponseRun(
-            self._new_id("resp"),
-            ResponseParams(
-                in_conversation=in_conversation,
-                output_modalities=tuple(
-                    params.get("output_modalities") or session["output_modalities"]
-                ),
-                voice=_voice_name(audio_out.get("voice", session["audio"]["output"]["voice"])),
-                output_format=dict(audio_out.get("format") or session["audio"]["output"]["format"]),
-                max_output_tokens=params.get("max_output_tokens", session["max_output_tokens"]),
-                metadata=params.get("metadata"),
-                conversation_id=self._conversation_id if in_conversation else None,
-                chunk_ms=self._chunk_ms,
-            ),
-            conversation=self.conversation,
-            new_id=self._new_id,
-        )
-        self._responses[run.id] = _Pending(
-            run,
-            instructions=params.get("instructions", session["instructions"]),
-            tools=list(params.get("tools", session["tools"])),
-            tool_choice=params.get("tool_choice", session["tool_choice"]),
-            input=inputs,
-        )
-        out.events += run.created()
-        out.events.append(self._rate_limits())
-        out.commands.append(Generate(run.id))
+        started = self._responses.start(params, self._session)
+        if isinstance(started, Problem):
+            return started
+        response_id, events = started
+        out.events += events
+        out.commands.append(Generate(response_id))
         return None
 
-    def _rate_limits(self) -> Event:
-        """GA sends this at the start of each response; a local server has no limits."""
-        return self._event(
-            "rate_limits.updated",
-            rate_limits=[
-                {"name": "requests", "limit": 10_000, "remaining": 9_999, "reset_seconds": 0.006},
-                {"name": "tokens", "limit": 200_000, "remaining": 200_000, "reset_seconds": 0.0},
-            ],
-        )
-
     def _on_response_cancel(self, event: Mapping[str, Any]) -> Output:
-        response_id = event.get("response_id") or self.active_response_id
-        pending = self._responses.get(response_id or "")
-        if pending is None or not pending.run.active:
+        events = self._responses.cancel(event.get("response_id"), "client_cancelled")
+        if events is None:
             problem = Problem(
                 "response_cancel_not_active", "Cancellation failed: no active response found."
             )
             return Output([self._error(problem, event.get("event_id"))])
-        return Output(self._finish(pending.run, pending.run.cancel("client_cancelled")))
-
-    def _finish(self, run: ResponseRun, events: list[Event]) -> list[Event]:
-        if not run.active:
-            self._responses.pop(run.id, None)
-        return events
+        return Output(events)
 
     def response_request(
         self, response_id: str
@@ -504,50 +413,16 @@ class ServerSession:
         Call it when the engine is about to run (after pending transcriptions), so the
         conversation includes what was just said.
         """
-        pending = self._responses.get(response_id)
-        if pending is None or not pending.run.active:
-            return None
-        entries = pending.input if pending.input is not None else self.conversation.entries()
-        tokens, cached, prefix = TokenCount(), TokenCount(), True
-        for entry in entries:
-            counted = count_tokens(entry)
-            tokens += counted
-            prefix = prefix and entry.id in self._seen
-            if prefix:
-                cached += counted
-            self._seen.add(entry.id)
-        tokens += TokenCount(text=text_tokens(pending.instructions))
-        pending.run.set_input_usage(tokens, cached)
-        params = pending.run.params
-        context = ResponseContext(
-            instructions=pending.instructions,
-            tools=tuple(t for t in pending.tools if t.get("type", "function") == "function"),
-            tool_choice=pending.tool_choice,
-            output_modalities=params.output_modalities,
-            voice=params.voice,
-            metadata=dict(params.metadata or {}),
-        )
-        return [entry.for_engine() for entry in entries], context
+        return self._responses.request(response_id)
 
     def reply_ready(self, response_id: str, reply: Reply, audio: bytes | None) -> list[Event]:
         """The engine's reply (and synthesized PCM16 24 kHz audio): the first batch."""
-        pending = self._responses.get(response_id)
-        if pending is None:
-            return []
-        if audio and "audio" in pending.run.params.output_modalities:
-            self._audio_produced = True
-        return self._finish(pending.run, pending.run.begin(reply, audio))
+        return self._responses.ready(response_id, reply, audio)
 
     def next_batch(self, response_id: str) -> list[Event]:
         """The next events of a streaming response; [] when it is over (or was cancelled)."""
-        pending = self._responses.get(response_id)
-        if pending is None:
-            return []
-        return self._finish(pending.run, pending.run.step())
+        return self._responses.step(response_id)
 
     def reply_failed(self, response_id: str, message: str) -> list[Event]:
         """The engine raised: the response ends with status ``failed``."""
-        pending = self._responses.get(response_id)
-        if pending is None:
-            return []
-        return self._finish(pending.run, pending.run.fail(message))
+        return self._responses.fail(response_id, message)
