@@ -20,7 +20,6 @@ import sys
 import time
 import wave
 from pathlib import Path
-from typing import Any
 
 from loguru import logger
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema

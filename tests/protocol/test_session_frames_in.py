@@ -12,6 +12,7 @@ from unittest.mock import ANY
 from realtime_llm.protocol.capabilities import Capabilities
 from realtime_llm.protocol.outputs import (
     AudioStopped,
+    FeatureUnavailable,
     ResponseEnded,
     ResponseStarted,
     Send,
@@ -357,18 +358,33 @@ class TestInterruptionFrame:
         h.feed(h.server.session_created())
         assert h.do(h.session.interrupt(T0)) == []
 
-    def test_without_truncate_capability_no_truncate_is_sent(self) -> None:
+    def test_without_truncate_capability_no_truncate_is_sent_and_it_is_said_once(
+        self,
+    ) -> None:
         h = speaking(Harness(capabilities=Capabilities(supports_truncate=False)))
-        assert h.do(h.session.interrupt(T0 + 0.25)) == [
+        out = h.do(h.session.interrupt(T0 + 0.25))
+        assert out == [
             CANCEL,
+            FeatureUnavailable("conversation.item.truncate", ANY),
             AudioStopped("item_1"),
             interrupted_end(),
+        ]
+        # A second barge-in in the same session degrades silently: said once is enough.
+        h.start_response("resp_2", T0 + 1)
+        h.play("resp_2", "item_2", [pcm(100)], T0 + 1)
+        assert not [
+            o for o in h.do(h.session.interrupt(T0 + 1.05)) if isinstance(o, FeatureUnavailable)
         ]
 
     def test_without_delete_capability_no_delete_is_sent(self) -> None:
         caps = Capabilities(supports_truncate=False, supports_delete=False)
         h = speaking(Harness(capabilities=caps))
-        assert h.do(h.session.interrupt(T0)) == [CANCEL, AudioStopped("item_1"), interrupted_end()]
+        assert h.do(h.session.interrupt(T0)) == [
+            CANCEL,
+            FeatureUnavailable("conversation.item.delete", ANY),
+            AudioStopped("item_1"),
+            interrupted_end(),
+        ]
 
     def test_deltas_after_the_interrupt_are_dropped(self) -> None:
         h = speaking(Harness())

@@ -1,21 +1,52 @@
-"""Dialects: what differs between servers of the OpenAI Realtime family."""
+"""Dialects: what differs between servers of the OpenAI Realtime family.
+
+Pick one by name (``RealtimeLLMService(dialect="xai")``) or pass an instance, e.g. a
+subclass of :class:`Dialect` for a server that is not built in.
+"""
 
 from __future__ import annotations
 
-from realtime_llm.dialects.base import Dialect, redact_url
+from realtime_llm.dialects.azure import AzureDialect
+from realtime_llm.dialects.base import AuthScheme, Dialect, redact_url
+from realtime_llm.dialects.inworld import InworldDialect
 from realtime_llm.dialects.local import LocalDialect
 from realtime_llm.dialects.openai import OpenAIDialect
+from realtime_llm.dialects.openai_beta import OpenAIBetaDialect
+from realtime_llm.dialects.xai import XAIDialect
 
-__all__ = ["DIALECTS", "Dialect", "LocalDialect", "OpenAIDialect", "get_dialect", "redact_url"]
+__all__ = [
+    "DIALECTS",
+    "AuthScheme",
+    "AzureDialect",
+    "Dialect",
+    "InworldDialect",
+    "LocalDialect",
+    "OpenAIBetaDialect",
+    "OpenAIDialect",
+    "XAIDialect",
+    "get_dialect",
+    "redact_url",
+]
 
-DIALECTS: dict[str, type[Dialect]] = {"openai": OpenAIDialect, "local": LocalDialect}
+DIALECTS: dict[str, type[Dialect]] = {
+    cls.name: cls
+    for cls in (
+        OpenAIDialect,
+        OpenAIBetaDialect,
+        AzureDialect,
+        XAIDialect,
+        InworldDialect,
+        LocalDialect,
+    )
+}
+"""The built-in dialects by name."""
 
 
 def get_dialect(dialect: str | Dialect, base_url: str | None = None) -> Dialect:
-    """Resolve a dialect name (or pass an instance through)."""
+    """Resolve a dialect name (or pass an instance through, with ``base_url`` applied)."""
     if isinstance(dialect, Dialect):
         if base_url is not None:
-            dialect.base_url = base_url
+            dialect.base_url = base_url.rstrip("?")
         return dialect
     try:
         return DIALECTS[dialect](base_url)

@@ -3,18 +3,44 @@
 A :class:`Dialect` is a set of hooks with defaults (the defaults speak OpenAI GA) plus
 capability flags. The session core and the pipecat glue never ask which provider they
 talk to; they call these hooks. A new compatible server is a subclass overriding the few
-hooks where it differs, not a new service.
+hooks where it differs, not a new service::
+
+    class MyServer(Dialect):
+        name = "my-server"
+        default_base_url = "wss://realtime.example.com/v1/realtime"
+        capabilities = Capabilities(supports_truncate=False)
+        event_aliases = {"response.audio.delta": "response.output_audio.delta"}
+
+Hooks (override what differs; everything has a GA default):
+
+=========================  ===========================================================
+``url(model)``             WebSocket URL (path and query keys)
+``auth_headers(secret)``   upgrade-request headers (``auth_scheme``: bearer, api-key, basic)
+``serialize_session(s)``   the GA session object -> this server's ``session`` shape
+``outgoing(event)``        rename a client event (only if ``rewrites_outgoing``)
+``canonical_type(t)``      inbound event type -> GA name; None drops a duplicate
+``classify_error(c, t)``   server error code -> :class:`~realtime_llm.errors.ErrorClass`
+=========================  ===========================================================
+
+Flags and facts: ``capabilities``, ``configure_on`` (the event that triggers the first
+``session.update``), ``session_limit_s``, ``requires_api_key``.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from realtime_llm.errors import ErrorClass, classify_error
 from realtime_llm.protocol.capabilities import Capabilities
 
-__all__ = ["Dialect", "redact_url"]
+__all__ = ["AuthScheme", "Dialect", "redact_url"]
+
+AuthScheme = Literal["bearer", "api-key", "basic", "none"]
+
+_SAFE_QUERY_KEYS = frozenset({"model", "deployment", "api-version", "protocol", "intent"})
 
 
 def redact_url(url: str) -> str:
@@ -24,7 +50,7 @@ def redact_url(url: str) -> str:
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
     query = [
-        (k, v if k in {"model", "deployment", "api-version", "protocol"} else "***")
+        (k, v if k in _SAFE_QUERY_KEYS else "***")
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), ""))
@@ -40,30 +66,50 @@ class Dialect:
     name: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = "wss://api.openai.com/v1/realtime"
     capabilities: ClassVar[Capabilities] = Capabilities()
-    event_aliases: ClassVar[Mapping[str, str]] = {}
-    """Inbound event type -> GA type, for servers that use other names."""
+    event_aliases: ClassVar[Mapping[str, str | None]] = {}
+    """Inbound event type -> GA type (None: drop it, e.g. a duplicate under another name)."""
+    auth_scheme: ClassVar[AuthScheme] = "bearer"
     session_limit_s: ClassVar[float | None] = 3600.0
-    """How long the server keeps a session open (None: unknown)."""
+    """How long the server keeps a session open (None: unknown or unlimited)."""
     requires_api_key: ClassVar[bool] = True
+    configure_on: ClassVar[str] = "session.created"
+    """The server event after which the first ``session.update`` is sent."""
+    rewrites_outgoing: ClassVar[bool] = False
+    """Whether :meth:`outgoing` changes anything (audio appends never go through it)."""
 
     def __init__(self, base_url: str | None = None) -> None:
-        self.base_url = base_url or self.default_base_url
+        self.base_url = (base_url or self.default_base_url).rstrip("?")
 
     def url(self, model: str) -> str:
         """The WebSocket URL for ``model``: the model is fixed per connection."""
         return f"{self.base_url}?{urlencode({'model': model})}"
 
-    def auth_headers(self, api_key: str | None) -> dict[str, str]:
-        """Headers that authenticate the upgrade request."""
-        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    def auth_headers(self, secret: str | None) -> dict[str, str]:
+        """Headers that authenticate the upgrade request; the secret goes nowhere else."""
+        if not secret or self.auth_scheme == "none":
+            return {}
+        if self.auth_scheme == "api-key":
+            return {"api-key": secret}
+        if self.auth_scheme == "basic":
+            token = secret if ":" not in secret else base64.b64encode(secret.encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+        return {"Authorization": f"Bearer {secret}"}
 
     def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
         """The GA session object as this server wants it in ``session.update``."""
         return dict(session)
 
-    def canonical_type(self, event_type: str) -> str:
-        """Map an inbound event type to its GA name."""
+    def outgoing(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Rename a client event for this server (GA: unchanged)."""
+        return event
+
+    def canonical_type(self, event_type: str) -> str | None:
+        """Map an inbound event type to its GA name; None drops the event."""
         return self.event_aliases.get(event_type, event_type)
+
+    def classify_error(self, code: str | None, error_type: str | None) -> ErrorClass:
+        """What a server error code means on this server."""
+        return classify_error(code, error_type)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r})"

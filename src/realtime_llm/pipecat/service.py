@@ -60,7 +60,12 @@ from pipecat.utils.text.base_text_aggregator import TextType
 from pipecat.utils.time import time_now_iso8601
 
 from realtime_llm.dialects import Dialect, get_dialect
-from realtime_llm.errors import ConnectionFailed, ErrorClass, FatalConnectionError
+from realtime_llm.errors import (
+    ConnectionFailed,
+    ErrorClass,
+    FatalConnectionError,
+    InvalidSettingsError,
+)
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
 from realtime_llm.pipecat.context_sync import ContextSync
@@ -105,6 +110,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         video_frame_detail: ``detail`` of the images sent (``auto``, ``low``, ``high``).
         video_frame_interval_s: at most one image per interval (default 1 s).
         tracer_provider: an OpenTelemetry tracer provider; the global one when None.
+        token_provider: an async callable returning a fresh credential (an Entra ID token,
+            an ephemeral client secret), awaited before every connect; used instead of
+            ``api_key``.
         forward_input_audio: pass input audio frames on downstream (for recorders placed
             after the service). False saves one frame hop per 20 ms of audio, about a
             sixth of the service's CPU (``benchmarks/cpu_per_session.py``).
@@ -127,13 +135,15 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         video_frame_interval_s: float = 1.0,
         tracer_provider: Any = None,
         forward_input_audio: bool = True,
+        token_provider: Callable[[], Awaitable[str]] | None = None,
         **kwargs: Any,
     ) -> None:
         self._dialect = get_dialect(dialect, base_url)
-        if self._dialect.requires_api_key and not api_key:
-            raise ConnectionFailed(
-                f"dialect {self._dialect.name!r} needs an api_key (none was given)"
+        if self._dialect.requires_api_key and not api_key and token_provider is None:
+            raise InvalidSettingsError(
+                "api_key", f"dialect {self._dialect.name!r} needs an api_key or a token_provider"
             )
+        self._token_provider = token_provider
         store = default_settings()
         if settings is not None:
             store.apply_update(settings)
@@ -147,7 +157,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         self._video_interval_s = video_frame_interval_s
         self._last_image_at = float("-inf")
 
-        self._session = RealtimeSession(self._dialect.capabilities)
+        self._session = RealtimeSession(
+            self._dialect.capabilities, classify=self._dialect.classify_error
+        )
         self._connection: RealtimeConnection | None = None
         self._receive_task: asyncio.Task[None] | None = None
         self._release_task: asyncio.Task[None] | None = None
@@ -237,10 +249,13 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
 
     async def _connect(self) -> None:
         model = str(self._settings.model)
-        connection = RealtimeConnection(self._dialect, model, self._api_key)
+        connection = RealtimeConnection(self._dialect, model)
         with self._tracer.session_setup(model=model, url=connection.safe_url):
             try:
-                await connection.connect()
+                secret = await self._token_provider() if self._token_provider else self._api_key
+                if secret:
+                    self._tracer.add_secret(secret)
+                await connection.connect(secret)
             except ConnectionFailed as exc:
                 fatal = isinstance(exc, FatalConnectionError)
                 await self.push_error(str(exc), fatal=fatal)
@@ -248,6 +263,8 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         self._connection = connection
         self._session.reset()
         await self._act(self._session.configure(self._session_wire()))
+        if self._dialect.configure_on == "connect":
+            await self._act(self._session.server_ready_for_configuration())
         self._receive_task = self.create_task(self._receive(connection), name="realtime-receive")
 
     async def _disconnect(self) -> None:
@@ -610,6 +627,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         else:
             future.set_exception(RuntimeError(f"retrieving {o.item_id} failed: {o.error}"))
 
+    async def _feature_unavailable(self, o: out.FeatureUnavailable) -> None:
+        logger.warning(f"{self}: {self._dialect.name} has no {o.feature}; {o.consequence}")
+
     async def _error_reported(self, o: out.ErrorReported) -> None:
         code = f" ({o.code})" if o.code else ""
         fatal = o.error_class is ErrorClass.FATAL
@@ -637,6 +657,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         out.ItemUpdated: _item_updated,
         out.RetrieveFinished: _retrieve_finished,
         out.ErrorReported: _error_reported,
+        out.FeatureUnavailable: _feature_unavailable,
     }
     """Core output type -> what the glue does with it."""
 

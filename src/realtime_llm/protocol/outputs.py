@@ -21,6 +21,7 @@ __all__ = [
     "AudioStarted",
     "AudioStopped",
     "ErrorReported",
+    "FeatureUnavailable",
     "ItemCreated",
     "ItemUpdated",
     "Output",
@@ -164,6 +165,14 @@ class ErrorReported:
     param: str | None = None
 
 
+@dataclass(**_v)
+class FeatureUnavailable:
+    """The server cannot do something the session would have done: warn once, go on."""
+
+    feature: str
+    consequence: str
+
+
 Output = (
     Send
     | SessionReady
@@ -183,4 +192,5 @@ Output = (
     | ItemUpdated
     | RetrieveFinished
     | ErrorReported
+    | FeatureUnavailable
 )

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from realtime_llm.errors import ErrorClass, classify_error
@@ -45,6 +45,7 @@ from realtime_llm.protocol.outputs import (
     AudioStarted,
     AudioStopped,
     ErrorReported,
+    FeatureUnavailable,
     ItemCreated,
     ItemUpdated,
     Output,
@@ -89,8 +90,11 @@ class RealtimeSession:
         capabilities: Capabilities | None = None,
         *,
         early_audio_limit_bytes: int = 2 * 64_000,
+        classify: Callable[[str | None, str | None], ErrorClass] = classify_error,
     ) -> None:
         self.capabilities = capabilities or Capabilities()
+        self._classify = classify
+        self._unavailable_reported: set[str] = set()
         self._early_audio_limit = early_audio_limit_bytes
         self.playback = PlaybackTracker()
         self._session_config: dict[str, Any] = {}
@@ -267,10 +271,13 @@ class RealtimeSession:
             return []
         if point.delete:
             if not self.capabilities.supports_delete:
-                return []
+                return self._unavailable("conversation.item.delete", "the unheard reply stays")
             return [Send({"type": "conversation.item.delete", "item_id": point.item_id})]
         if not self.capabilities.supports_truncate:
-            return []
+            return self._unavailable(
+                "conversation.item.truncate",
+                "the model will remember the whole interrupted reply, not only what was heard",
+            )
         return [
             Send(
                 {
@@ -281,6 +288,13 @@ class RealtimeSession:
                 }
             )
         ]
+
+    def _unavailable(self, feature: str, consequence: str) -> list[Output]:
+        """Report once per session that the server lacks a feature we would have used."""
+        if feature in self._unavailable_reported:
+            return []
+        self._unavailable_reported.add(feature)
+        return [FeatureUnavailable(feature, consequence)]
 
     def playback_started(self, now: float) -> None:
         """The output transport started playing the reply (BotStartedSpeaking)."""
@@ -343,7 +357,13 @@ class RealtimeSession:
             return []
         return [AssistantText(e.delta)]
 
+    def server_ready_for_configuration(self) -> list[Output]:
+        """For servers that take ``session.update`` as soon as the socket is open."""
+        return self._on_session_created(ev.SessionCreated({}), 0.0)
+
     def _on_session_created(self, e: ev.SessionCreated, now: float) -> list[Output]:
+        if self._created:
+            return []  # already configured on connect
         self._created = True
         if not self._session_config:
             return self._become_ready()  # nothing to configure: the defaults are it
@@ -517,7 +537,7 @@ class RealtimeSession:
         return [RetrieveFinished(item_id, e.item)]
 
     def _on_error(self, e: ev.ServerError, now: float) -> list[Output]:
-        error_class = classify_error(e.code, e.error_type)
+        error_class = self._classify(e.code, e.error_type)
         event_id = e.event_id or ""
         if event_id in self._retrieves:
             item_id = self._retrieves.pop(event_id)

@@ -48,13 +48,12 @@ class RealtimeConnection:
     Args:
         dialect: URL, auth and event naming of the server.
         model: the model, fixed for the life of the connection (it is in the URL).
-        api_key: the secret; it goes into a header and nowhere else (never logged).
     """
 
-    def __init__(self, dialect: Dialect, model: str, api_key: str | None) -> None:
+    def __init__(self, dialect: Dialect, model: str) -> None:
         self._dialect = dialect
         self._url = dialect.url(model)
-        self._headers = dialect.auth_headers(api_key)
+        self._rewrite = dialect.outgoing if dialect.rewrites_outgoing else None
         self._ws: ClientConnection | None = None
         self.close_code: int | None = None
         self.close_reason: str = ""
@@ -68,11 +67,12 @@ class RealtimeConnection:
     def connected(self) -> bool:
         return self._ws is not None
 
-    async def connect(self, timeout: float = 10.0) -> None:
+    async def connect(self, secret: str | None, timeout: float = 10.0) -> None:
+        """Open the socket; ``secret`` goes into a header and nowhere else (never logged)."""
         with _map_connect_errors(self.safe_url):
             self._ws = await connect(
                 self._url,
-                additional_headers=self._headers,
+                additional_headers=self._dialect.auth_headers(secret),
                 compression=None,  # audio does not compress; deflate only costs CPU
                 max_size=None,
                 open_timeout=timeout,
@@ -88,6 +88,8 @@ class RealtimeConnection:
         ws = self._ws
         if ws is None:
             return False
+        if self._rewrite is not None and event["type"] != "input_audio_buffer.append":
+            event = self._rewrite(event)
         try:
             await ws.send(_dumps(event))
         except ConnectionClosed:
@@ -104,7 +106,10 @@ class RealtimeConnection:
             async for message in ws:
                 try:
                     data = _loads(message)
-                    data["type"] = canonical(data["type"])
+                    event_type = canonical(data["type"])
+                    if event_type is None:
+                        continue  # a duplicate or keep-alive the dialect drops
+                    data["type"] = event_type
                     yield parse_server_event(data)
                 except (ValueError, TypeError, KeyError, ProtocolError) as exc:
                     logger.warning(f"skipping a malformed server event: {exc}")

@@ -1,0 +1,53 @@
+"""Inworld's realtime API: GA names and nested session, plus its own session keys.
+
+``wss://api.inworld.ai/api/v1/realtime/session?key=SESSION&protocol=realtime``, with a
+``Basic`` key (``id:secret`` is base64-encoded for you) or a ``Bearer`` JWT. The server
+sends ``ping`` (dropped here), and ``response.function_call_arguments.done`` may lack
+``name`` (the core remembers it from the output item). The session carries ``model``
+(the LLM behind the voice), which the URL does not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from realtime_llm.dialects.base import AuthScheme, Dialect
+
+__all__ = ["InworldDialect"]
+
+
+class InworldDialect(Dialect):
+    """Inworld realtime sessions; ``session_key`` names the session (a new one by default)."""
+
+    name = "inworld"
+    default_base_url: ClassVar[str] = "wss://api.inworld.ai/api/v1/realtime/session"
+    auth_scheme: ClassVar[AuthScheme] = "basic"
+    session_limit_s: ClassVar[float | None] = None
+    event_aliases: ClassVar[Mapping[str, str | None]] = {"ping": None}
+
+    def __init__(
+        self, base_url: str | None = None, *, session_key: str | None = None, jwt: bool = False
+    ) -> None:
+        super().__init__(base_url)
+        self.session_key = session_key
+        self.jwt = jwt
+        self._model = ""
+
+    def url(self, model: str) -> str:
+        self._model = model
+        key = self.session_key or uuid.uuid4().hex
+        return f"{self.base_url}?{urlencode({'key': key, 'protocol': 'realtime'})}"
+
+    def auth_headers(self, secret: str | None) -> dict[str, str]:
+        if secret and self.jwt:
+            return {"Authorization": f"Bearer {secret}"}
+        return super().auth_headers(secret)
+
+    def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(session)
+        if self._model and "model" not in out:
+            out["model"] = self._model
+        return out
