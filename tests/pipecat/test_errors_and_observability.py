@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pipecat.frames.frames import ErrorFrame, LLMFullResponseEndFrame, LLMRunFrame
+from pipecat.utils.errors import ErrorCategory
 
 from realtime_llm.server import Turn
 
@@ -32,9 +33,20 @@ async def test_server_error_becomes_error_frame_and_benign_one_does_not(make_ser
         await server.send_event(_error_event("invalid_value", "Invalid value: 'loud'"))
         await wait_for(lambda: bot.up(ErrorFrame), what="an ErrorFrame")
         errors = bot.up(ErrorFrame)
+        # One rejected request is not the end of the session.
+        assert bot.service.is_usable
     assert len(errors) == 1
     assert "invalid_value" in errors[0].error and "loud" in errors[0].error
-    assert not errors[0].fatal
+
+
+async def test_invalid_key_in_band_marks_the_service_unusable(make_server: Any) -> None:
+    server = await make_server()
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await server.send_event(_error_event("invalid_api_key", "Incorrect API key provided"))
+        await wait_for(lambda: bot.up(ErrorFrame), what="an ErrorFrame")
+        assert not bot.service.is_usable
+    assert bot.up(ErrorFrame)[0].category is ErrorCategory.AUTHENTICATION
 
 
 async def test_spans_carry_gen_ai_attributes_and_never_the_key(make_server: Any) -> None:

@@ -11,8 +11,10 @@ from realtime_llm.errors import ErrorClass
 from realtime_llm.protocol.outputs import (
     AudioChunk,
     AudioStarted,
+    AudioStopped,
     ErrorReported,
     ItemCreated,
+    ResponseEnded,
     ResponseStarted,
     Send,
     SessionReady,
@@ -317,3 +319,25 @@ class TestCancelBeforeCreated:
         # The next response (the user's new turn) is a normal one.
         assert h.start_response("resp_next") == [ResponseStarted("resp_next")]
         assert AudioStarted("item_b") in h.play("resp_next", "item_b", [pcm(40)])
+
+
+class TestConnectionLost:
+    """The socket went away: the open reply is closed, and whether one is owed is said."""
+
+    def test_open_reply_is_closed_and_owed_again(self) -> None:
+        h = Harness()
+        h.connect()
+        h.start_response("resp_1")
+        h.play("resp_1", "item_1", [pcm(40)])
+        out, wanted = h.session.connection_lost()
+        assert out == [
+            AudioStopped("item_1"),
+            ResponseEnded("resp_1", "incomplete", "connection_lost", None, None, True),
+        ]
+        assert wanted
+        assert not h.session.ready and not h.session.response_active
+
+    def test_idle_session_owes_nothing(self) -> None:
+        h = Harness()
+        h.connect()
+        assert h.session.connection_lost() == ([], False)

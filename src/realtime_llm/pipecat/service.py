@@ -15,8 +15,6 @@ differences in :class:`~realtime_llm.dialects.Dialect`, the socket in
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Literal
@@ -25,47 +23,27 @@ from loguru import logger
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
-    CancelFrame,
-    EndFrame,
-    ErrorFrame,
     Frame,
-    FunctionCallFromLLM,
     InputAudioRawFrame,
     InputImageRawFrame,
-    InterimTranscriptionFrame,
     InterruptionFrame,
     LLMContextFrame,
-    LLMFullResponseEndFrame,
-    LLMFullResponseStartFrame,
     LLMMessagesAppendFrame,
     LLMServiceMetadataFrame,
     LLMSetToolsFrame,
-    LLMTextFrame,
     LLMUpdateSettingsFrame,
-    StartFrame,
-    TranscriptionFrame,
-    TTSAudioRawFrame,
-    TTSStartedFrame,
-    TTSStoppedFrame,
-    TTSTextFrame,
-    UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
 )
-from pipecat.metrics.metrics import LLMTokenUsage
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
-from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
-from pipecat.utils.text.base_text_aggregator import TextType
-from pipecat.utils.time import time_now_iso8601
+from pipecat.utils.types import is_given
 
 from realtime_llm.dialects import Dialect, get_dialect
 from realtime_llm.errors import (
-    ConnectionFailed,
-    ErrorClass,
-    FatalConnectionError,
     InvalidSettingsError,
 )
+from realtime_llm.pipecat._connection_owner import ConnectionOwner
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
 from realtime_llm.pipecat.context_sync import ContextSync
@@ -78,9 +56,9 @@ from realtime_llm.pipecat.settings import (
 )
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
-from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport import RealtimeConnection
+from realtime_llm.transport.reconnect import ReconnectPolicy
 
 __all__ = ["RealtimeLLMService"]
 
@@ -89,7 +67,7 @@ _TRANSCRIPT_WAIT_S = 2.0
 """How long a finished reply waits for the user transcript that should precede it."""
 
 
-class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
+class RealtimeLLMService(ConnectionOwner):
     """A realtime speech-to-speech LLM (OpenAI Realtime protocol family) for pipecat.
 
     Put it where the LLM goes: ``transport.input() -> user aggregator -> this ->
@@ -113,6 +91,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         token_provider: an async callable returning a fresh credential (an Entra ID token,
             an ephemeral client secret), awaited before every connect; used instead of
             ``api_key``.
+        reconnect_policy: when and how fast to reconnect after a lost connection (default:
+            5 attempts with exponential backoff; ``ReconnectPolicy(max_attempts=0)``
+            never reconnects).
         forward_input_audio: pass input audio frames on downstream (for recorders placed
             after the service). False saves one frame hop per 20 ms of audio, about a
             sixth of the service's CPU (``benchmarks/cpu_per_session.py``).
@@ -136,6 +117,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         tracer_provider: Any = None,
         forward_input_audio: bool = True,
         token_provider: Callable[[], Awaitable[str]] | None = None,
+        reconnect_policy: ReconnectPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         self._dialect = get_dialect(dialect, base_url)
@@ -157,6 +139,8 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         self._video_interval_s = video_frame_interval_s
         self._last_image_at = float("-inf")
 
+        self._reconnect_policy = reconnect_policy or ReconnectPolicy()
+        self._closing = False
         self._session = RealtimeSession(
             self._dialect.capabilities, classify=self._dialect.classify_error
         )
@@ -217,11 +201,18 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
     async def reset_conversation(self) -> None:
         """Start over on a new connection, set up again from the local context."""
         await self._disconnect()
+        if await self._connect():
+            await self._act(self._replay_outputs())
+
+    def _replay_outputs(self) -> list[out.Output]:
+        """The whole local conversation, for a new session (no reply is asked for)."""
         self._context_sync = ContextSync()
-        self._conversation_started = self._context is not None
-        await self._connect()
-        if self._context is not None:
-            await self._act(self._initial_context_outputs(self._context))
+        if self._context is None:
+            return []
+        self._conversation_started = True
+        messages = self._context.get_messages()
+        self._session.mark_tool_calls_completed(completed_tool_call_ids(messages))
+        return self._session.create_items(self._context_sync.initial_items(messages))
 
     def service_metadata_frame(self) -> LLMServiceMetadataFrame:
         """Realtime; with server VAD the server drives the user's turns."""
@@ -234,68 +225,6 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         )
 
     # -- lifecycle -----------------------------------------------------------------------
-
-    async def start(self, frame: StartFrame) -> None:
-        await super().start(frame)
-        await self._connect()
-
-    async def stop(self, frame: EndFrame) -> None:
-        await super().stop(frame)
-        await self._disconnect()
-
-    async def cancel(self, frame: CancelFrame) -> None:
-        await super().cancel(frame)
-        await self._disconnect()
-
-    async def _connect(self) -> None:
-        model = str(self._settings.model)
-        connection = RealtimeConnection(self._dialect, model)
-        with self._tracer.session_setup(model=model, url=connection.safe_url):
-            try:
-                secret = await self._token_provider() if self._token_provider else self._api_key
-                if secret:
-                    self._tracer.add_secret(secret)
-                await connection.connect(secret)
-            except ConnectionFailed as exc:
-                fatal = isinstance(exc, FatalConnectionError)
-                await self.push_error(str(exc), fatal=fatal)
-                return
-        self._connection = connection
-        self._session.reset()
-        await self._act(self._session.configure(self._session_wire()))
-        if self._dialect.configure_on == "connect":
-            await self._act(self._session.server_ready_for_configuration())
-        self._receive_task = self.create_task(self._receive(connection), name="realtime-receive")
-
-    async def _disconnect(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
-        if self._receive_task is not None:
-            await self.cancel_task(self._receive_task)
-            self._receive_task = None
-        if self._release_task is not None:
-            await self.cancel_task(self._release_task)
-            self._release_task = None
-        await self.stop_all_metrics()  # type: ignore[no-untyped-call]
-        for future in self._retrievals.values():
-            if not future.done():
-                future.set_exception(RuntimeError("the realtime connection closed"))
-        self._retrievals.clear()
-        self._tracer.close()
-
-    async def _receive(self, connection: RealtimeConnection) -> None:
-        receive = self._session.receive
-        clock = time.monotonic
-        session = self._session
-        async for event in connection.events():
-            await self._act(receive(event, clock()))
-            if session.holding_response_end:
-                self._schedule_transcript_release()
-        if self._connection is connection:
-            self._connection = None
-            code, reason = connection.close_code, connection.close_reason
-            await self.push_error(f"the realtime connection closed ({code} {reason})".strip())
 
     # -- frames in ------------------------------------------------------------------------
 
@@ -452,12 +381,6 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             await self._act(self._session.configure(self._session_wire()))
         return changed
 
-    @property
-    def _props(self) -> SessionProperties:
-        props = self._settings.session_properties
-        assert isinstance(props, SessionProperties), "store settings always have a session"
-        return props
-
     def _service_tools(self) -> Any:
         return self._props.tools or None
 
@@ -493,201 +416,6 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             session["tools"] = list(tools)
         return self._dialect.serialize_session(session)
 
-    # -- outputs of the core -> sends, frames, metrics ---------------------------------
-
-    async def _act(self, outputs: list[out.Output]) -> None:
-        actions = self._OUTPUT_ACTIONS
-        for output in outputs:
-            await actions[type(output)](self, output)
-
-    async def _send(self, o: out.Send) -> None:
-        connection = self._connection
-        if connection is None or not await connection.send(o.event):
-            logger.debug(f"{self}: not connected; {o.event.get('type')} not sent")
-
-    async def _session_ready(self, o: out.SessionReady) -> None:
-        logger.debug(f"{self}: session ready")
-
-    async def _response_started(self, o: out.ResponseStarted) -> None:
-        self._reply_has_text = False
-        self._awaiting_first_audio = True
-        self._current_response = o.response_id
-        self._conversation_started = True
-        props = self._props
-        self._tracer.response_started(
-            o.response_id,
-            model=str(self._settings.model),
-            voice=props.voice or "",
-            modalities=list(props.output_modalities or ["audio"]),
-            now=time.monotonic(),
-        )
-        await self.push_frame(LLMFullResponseStartFrame())
-
-    async def _response_ended(self, o: out.ResponseEnded) -> None:
-        if self._reply_has_text:
-            self._context_sync.server_replied()
-            self._reply_has_text = False
-        usage = o.usage or {}
-        if usage:
-            await self.start_llm_usage_metrics(_token_usage(usage))
-        await self.stop_processing_metrics()
-        self._tracer.response_finished(
-            o.response_id,
-            status=o.status,
-            usage=dict(usage) if usage else None,
-            interrupted=o.interrupted,
-            now=time.monotonic(),
-        )
-        await self.push_frame(LLMFullResponseEndFrame())
-        if o.status == "failed":
-            await self.push_error(f"the realtime response failed: {o.error_message or o.reason}")
-
-    async def _audio_started(self, o: out.AudioStarted) -> None:
-        await self.push_frame(TTSStartedFrame())
-
-    async def _audio_chunk(self, o: out.AudioChunk) -> None:
-        if self._awaiting_first_audio:
-            self._awaiting_first_audio = False
-            await self.stop_ttfb_metrics()
-            self._tracer.response_first_audio(self._current_response, time.monotonic())
-        await self.push_frame(TTSAudioRawFrame(base64.b64decode(o.audio_b64), self._output_rate, 1))
-
-    async def _audio_stopped(self, o: out.AudioStopped) -> None:
-        await self.push_frame(TTSStoppedFrame())
-
-    async def _assistant_transcript(self, o: out.AssistantTranscript) -> None:
-        self._reply_has_text = True
-        llm_text = LLMTextFrame(o.text)
-        llm_text.append_to_context = False  # the TTSTextFrame below carries it into context
-        await self.push_frame(llm_text)
-        tts_text = TTSTextFrame(o.text, text_type=TextType.WORD)
-        tts_text.includes_inter_frame_spaces = True  # the server's deltas carry their spaces
-        await self.push_frame(tts_text)
-
-    async def _assistant_text(self, o: out.AssistantText) -> None:
-        if self._awaiting_first_audio:
-            self._awaiting_first_audio = False
-            await self.stop_ttfb_metrics()
-        self._reply_has_text = True
-        await self.push_frame(LLMTextFrame(o.text))
-
-    async def _user_speech_started(self, o: out.UserSpeechStarted) -> None:
-        await self.broadcast_frame(UserStartedSpeakingFrame)
-        await self.broadcast_interruption()  # type: ignore[no-untyped-call]
-
-    async def _user_speech_stopped(self, o: out.UserSpeechStopped) -> None:
-        await self._start_turn_metrics()
-        await self.broadcast_frame(UserStoppedSpeakingFrame)
-
-    async def _start_turn_metrics(self) -> None:
-        await self.start_ttfb_metrics()
-        await self.start_processing_metrics()
-
-    async def _user_transcript_delta(self, o: out.UserTranscriptDelta) -> None:
-        frame = InterimTranscriptionFrame(o.text, "", time_now_iso8601())
-        await self.push_frame(frame, FrameDirection.UPSTREAM)
-
-    async def _user_transcript(self, o: out.UserTranscript) -> None:
-        self._conversation_started = True
-        self._context_sync.server_transcribed_user(o.text)
-        self._tracer.user_transcription(o.item_id, o.text)
-        frame = TranscriptionFrame(o.text, "", time_now_iso8601(), finalized=True)
-        await self.push_frame(frame, FrameDirection.UPSTREAM)
-
-    async def _tool_calls(self, o: out.ToolCallsRequested) -> None:
-        if self._context is None:
-            self._context = LLMContext()
-        calls = [
-            FunctionCallFromLLM(
-                function_name=c.name,
-                tool_call_id=c.call_id,
-                arguments=c.arguments,
-                context=self._context,
-            )
-            for c in o.calls
-        ]
-        for c in o.calls:
-            self._tracer.tool_call_started(
-                c.call_id, c.name, json.dumps(dict(c.arguments)), response_id=self._current_response
-            )
-        await self.run_function_calls(calls)
-
-    async def _item_created(self, o: out.ItemCreated) -> None:
-        await self._call_event_handler("on_conversation_item_created", o.item_id, o.item)
-
-    async def _item_updated(self, o: out.ItemUpdated) -> None:
-        await self._call_event_handler("on_conversation_item_updated", o.item_id, o.item)
-
-    async def _retrieve_finished(self, o: out.RetrieveFinished) -> None:
-        future = self._retrievals.pop(o.item_id, None)
-        if future is None or future.done():
-            return
-        if o.item is not None:
-            future.set_result(o.item)
-        else:
-            future.set_exception(RuntimeError(f"retrieving {o.item_id} failed: {o.error}"))
-
-    async def _feature_unavailable(self, o: out.FeatureUnavailable) -> None:
-        logger.warning(f"{self}: {self._dialect.name} has no {o.feature}; {o.consequence}")
-
-    async def _error_reported(self, o: out.ErrorReported) -> None:
-        code = f" ({o.code})" if o.code else ""
-        fatal = o.error_class is ErrorClass.FATAL
-        await self.push_frame(
-            ErrorFrame(f"realtime server error{code}: {o.message}", fatal=fatal),
-            FrameDirection.UPSTREAM,
-        )
-
-    _OUTPUT_ACTIONS: ClassVar[dict[type, Callable[..., Awaitable[None]]]] = {
-        out.Send: _send,
-        out.AudioChunk: _audio_chunk,
-        out.AssistantTranscript: _assistant_transcript,
-        out.AssistantText: _assistant_text,
-        out.SessionReady: _session_ready,
-        out.ResponseStarted: _response_started,
-        out.ResponseEnded: _response_ended,
-        out.AudioStarted: _audio_started,
-        out.AudioStopped: _audio_stopped,
-        out.UserSpeechStarted: _user_speech_started,
-        out.UserSpeechStopped: _user_speech_stopped,
-        out.UserTranscriptDelta: _user_transcript_delta,
-        out.UserTranscript: _user_transcript,
-        out.ToolCallsRequested: _tool_calls,
-        out.ItemCreated: _item_created,
-        out.ItemUpdated: _item_updated,
-        out.RetrieveFinished: _retrieve_finished,
-        out.ErrorReported: _error_reported,
-        out.FeatureUnavailable: _feature_unavailable,
-    }
-    """Core output type -> what the glue does with it."""
-
-    def _schedule_transcript_release(self) -> None:
-        """A held reply end waits at most a moment for its user transcript."""
-        if self._release_task is not None and not self._release_task.done():
-            return
-
-        async def release() -> None:
-            await asyncio.sleep(_TRANSCRIPT_WAIT_S)
-            await self._act(self._session.release_held_response())
-
-        self._release_task = self.create_task(release(), name="realtime-transcript-release")
-
 
 def _given(value: Any) -> bool:
-    from pipecat.utils.types import is_given
-
     return bool(is_given(value))
-
-
-def _token_usage(usage: Mapping[str, Any]) -> LLMTokenUsage:
-    input_details = usage.get("input_token_details") or {}
-    output_details = usage.get("output_token_details") or {}
-    cached = input_details.get("cached_tokens")
-    return LLMTokenUsage(
-        prompt_tokens=int(usage.get("input_tokens") or 0),
-        completion_tokens=int(usage.get("output_tokens") or 0),
-        total_tokens=int(usage.get("total_tokens") or 0),
-        cache_read_input_tokens=int(cached) if cached is not None else None,
-        input_audio_tokens=input_details.get("audio_tokens"),
-        output_audio_tokens=output_details.get("audio_tokens"),
-    )

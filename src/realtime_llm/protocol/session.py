@@ -129,6 +129,26 @@ class RealtimeSession:
         """A new socket: forget everything the old server knew (conversation included)."""
         self._reset_connection_state()
 
+    def connection_lost(self) -> tuple[list[Output], bool]:
+        """The socket is gone: close the reply in progress, and say if one is still owed.
+
+        Returns the outputs that close the open response (so start/end frames stay paired)
+        and whether a reply was wanted when the socket went (in progress, requested or
+        owed): the caller asks for it again once the new session is ready.
+        """
+        wanted = self.response_active or self._response_owed
+        out: list[Output] = [*self._held]
+        self._held = []
+        self.playback.forget()
+        if self._active_response is not None:
+            out.extend(
+                self._close_response(
+                    self._active_response, "incomplete", reason="connection_lost", interrupted=True
+                )
+            )
+        self._reset_connection_state()
+        return out, wanted
+
     @property
     def ready(self) -> bool:
         """Whether the server applied our session configuration."""
@@ -401,9 +421,7 @@ class RealtimeSession:
     def _on_transcription_delta(self, e: ev.TranscriptionDelta, now: float) -> list[Output]:
         return [UserTranscriptDelta(e.item_id, e.delta)] if e.delta else []
 
-    def _on_transcription_completed(
-        self, e: ev.TranscriptionCompleted, now: float
-    ) -> list[Output]:
+    def _on_transcription_completed(self, e: ev.TranscriptionCompleted, now: float) -> list[Output]:
         out: list[Output] = []
         if e.transcript.strip():
             out.append(UserTranscript(e.item_id, e.transcript))

@@ -1,0 +1,167 @@
+"""The connection's life: connect, receive, reconnect and replay, disconnect.
+
+:class:`ConnectionOwner` is the half of :class:`~realtime_llm.RealtimeLLMService` that owns
+the :class:`~realtime_llm.transport.RealtimeConnection`. When the socket goes away without
+us closing it, the close is classified once (:func:`~realtime_llm.errors.classify_close_code`)
+and the :class:`~realtime_llm.transport.reconnect.ReconnectPolicy` decides: transient
+failures and the server's session limit get a new connection, the session set up again
+and the conversation replayed from the ``LLMContext`` (a reply that was cut off is asked
+for again); anything fatal becomes one ``ErrorFrame`` that marks the service unusable
+(pipecat's ``force_treat_as_permanent``), so the worker's unusable-processor policy applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from loguru import logger
+from pipecat.frames.frames import CancelFrame, EndFrame, StartFrame
+
+from realtime_llm.errors import (
+    ConnectionFailed,
+    ErrorClass,
+    FatalConnectionError,
+    classify_close_code,
+)
+from realtime_llm.pipecat._frames_out import FrameOutputs
+from realtime_llm.protocol import outputs as out
+from realtime_llm.transport import RealtimeConnection
+from realtime_llm.transport.reconnect import ReconnectPolicy
+
+__all__ = ["ConnectionOwner"]
+
+
+class ConnectionOwner(FrameOutputs):
+    """Owns the socket and its reconnects. Not used on its own: see RealtimeLLMService."""
+
+    _api_key: str | None
+    _token_provider: Callable[[], Awaitable[str]] | None
+    _receive_task: asyncio.Task[None] | None
+    _reconnect_policy: ReconnectPolicy
+    _closing: bool
+
+    def _session_wire(self) -> dict[str, Any]:
+        """The session object to configure (the service's settings, tools, instructions)."""
+        raise NotImplementedError
+
+    def _replay_outputs(self) -> list[out.Output]:
+        """What to send to a new session so it knows the conversation so far."""
+        raise NotImplementedError
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self._connect()
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._disconnect()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._disconnect()
+
+    async def _connect(self) -> bool:
+        """Open a connection and configure the session; errors become ErrorFrames."""
+        self._closing = False
+        try:
+            await self._open()
+        except ConnectionFailed as exc:
+            fatal = isinstance(exc, FatalConnectionError)
+            await self._report_error(str(exc), ErrorClass.FATAL if fatal else ErrorClass.TRANSIENT)
+            return False
+        return True
+
+    async def _open(self) -> None:
+        """Open a connection, configure the session and start receiving (raises on failure)."""
+        model = str(self._settings.model)
+        connection = RealtimeConnection(self._dialect, model)
+        with self._tracer.session_setup(model=model, url=connection.safe_url):
+            secret = await self._token_provider() if self._token_provider else self._api_key
+            if secret:
+                self._tracer.add_secret(secret)
+            await connection.connect(secret)
+        self._connection = connection
+        self._session.reset()
+        await self._act(self._session.configure(self._session_wire()))
+        if self._dialect.configure_on == "connect":
+            await self._act(self._session.server_ready_for_configuration())
+        self._receive_task = self.create_task(self._receive(connection), name="realtime-receive")
+
+    async def _disconnect(self) -> None:
+        self._closing = True
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+        if self._receive_task is not None:
+            await self.cancel_task(self._receive_task)
+            self._receive_task = None
+        if self._release_task is not None:
+            await self.cancel_task(self._release_task)
+            self._release_task = None
+        await self.stop_all_metrics()  # type: ignore[no-untyped-call]
+        self._fail_retrievals("the realtime connection closed")
+        self._tracer.close()
+
+    def _fail_retrievals(self, why: str) -> None:
+        for future in self._retrievals.values():
+            if not future.done():
+                future.set_exception(RuntimeError(why))
+        self._retrievals.clear()
+
+    async def _receive(self, connection: RealtimeConnection) -> None:
+        receive = self._session.receive
+        clock = time.monotonic
+        session = self._session
+        async for event in connection.events():
+            await self._act(receive(event, clock()))
+            if session.holding_response_end:
+                self._schedule_transcript_release()
+        if self._connection is connection and not self._closing:
+            self._connection = None
+            code, reason = connection.close_code, connection.close_reason
+            await self._connection_lost(classify_close_code(code, reason), f"{code} {reason}")
+
+    async def _connection_lost(self, error_class: ErrorClass, detail: str) -> None:
+        """The server went away (or told us to go): reconnect and replay, or report."""
+        closing, reply_wanted = self._session.connection_lost()
+        await self._act(closing)
+        self._fail_retrievals("the realtime connection was lost")
+        if not self._reconnect_policy.should_reconnect(error_class):
+            message = f"the realtime connection closed ({detail.strip()})"
+            await self._report_error(message, ErrorClass.FATAL)
+            return
+        logger.warning(f"{self}: realtime connection lost ({detail.strip()}); reconnecting")
+        for attempt, delay in enumerate(self._reconnect_policy.delays(), start=1):
+            await asyncio.sleep(delay)
+            if self._closing:
+                return
+            try:
+                await self._open()
+            except FatalConnectionError as exc:
+                await self._report_error(str(exc), ErrorClass.FATAL)
+                return
+            except ConnectionFailed as exc:
+                logger.warning(f"{self}: reconnect attempt {attempt} failed: {exc}")
+                continue
+            replay = self._replay_outputs()
+            if reply_wanted:
+                replay.extend(self._session.request_response())
+            await self._act(replay)
+            logger.info(f"{self}: reconnected after {attempt} attempt(s); conversation replayed")
+            return
+        message = "the realtime connection could not be re-established"
+        await self._report_error(message, ErrorClass.FATAL)
+
+    async def _on_transient_server_error(self, detail: str) -> None:
+        self.create_task(self._server_asked_to_reconnect(detail), name="realtime-reconnect")
+
+    async def _server_asked_to_reconnect(self, detail: str) -> None:
+        """A transient server error on a live socket: drop it and start a fresh session."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        await connection.close()
+        await self._connection_lost(ErrorClass.TRANSIENT, detail)

@@ -1,0 +1,297 @@
+"""Core outputs -> sends, frames, metrics and spans: the second table of the glue.
+
+:class:`FrameOutputs` is the half of :class:`~realtime_llm.RealtimeLLMService` that acts on
+what the session core returns. Each output type has one small handler, listed in
+``_OUTPUT_ACTIONS``; ``_act`` runs a list of outputs through it in order. The state it
+reads is set up by the service's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
+
+from loguru import logger
+from pipecat.frames.frames import (
+    FunctionCallFromLLM,
+    InterimTranscriptionFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMTextFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+)
+from pipecat.metrics.metrics import LLMTokenUsage
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.llm_service import LLMService
+from pipecat.utils.errors import ErrorCategory
+from pipecat.utils.text.base_text_aggregator import TextType
+from pipecat.utils.time import time_now_iso8601
+
+from realtime_llm.dialects import Dialect
+from realtime_llm.errors import ErrorClass
+from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
+from realtime_llm.pipecat.context_sync import ContextSync
+from realtime_llm.pipecat.settings import RealtimeLLMSettings
+from realtime_llm.protocol import outputs as out
+from realtime_llm.protocol.session import RealtimeSession
+from realtime_llm.session_properties import SessionProperties
+from realtime_llm.tracing import SessionTracer
+from realtime_llm.transport import RealtimeConnection
+
+__all__ = ["FrameOutputs"]
+
+_CATEGORIES = {
+    "invalid_api_key": ErrorCategory.AUTHENTICATION,
+    "account_deactivated": ErrorCategory.AUTHORIZATION,
+    "insufficient_quota": ErrorCategory.QUOTA,
+    "billing_hard_limit_reached": ErrorCategory.QUOTA,
+    "rate_limit_exceeded": ErrorCategory.RATE_LIMIT,
+}
+"""pipecat's error categories for the server codes that have one."""
+_CLASS_CATEGORIES = {
+    ErrorClass.TRANSIENT: ErrorCategory.SERVER,
+    ErrorClass.SESSION_END: ErrorCategory.SERVER,
+    ErrorClass.FATAL: ErrorCategory.CONNECTIVITY,
+}
+
+_TRANSCRIPT_WAIT_S = 2.0
+"""How long a finished reply waits for the user transcript that should precede it."""
+
+
+class FrameOutputs(LLMService[RealtimeLLMAdapter]):
+    """Acts on the session core's outputs. Not used on its own: see RealtimeLLMService."""
+
+    _settings: RealtimeLLMSettings
+    _dialect: Dialect
+    _session: RealtimeSession
+    _connection: RealtimeConnection | None
+    _context: LLMContext | None
+    _context_sync: ContextSync
+    _tracer: SessionTracer
+    _output_rate: int
+    _reply_has_text: bool
+    _awaiting_first_audio: bool
+    _current_response: str
+    _conversation_started: bool
+    _retrievals: dict[str, asyncio.Future[Mapping[str, Any]]]
+    _release_task: asyncio.Task[None] | None
+
+    @property
+    def _props(self) -> SessionProperties:
+        props = self._settings.session_properties
+        assert isinstance(props, SessionProperties), "store settings always have a session"
+        return props
+
+    async def _act(self, outputs: list[out.Output]) -> None:
+        actions = self._OUTPUT_ACTIONS
+        for output in outputs:
+            await actions[type(output)](self, output)
+
+    async def _send(self, o: out.Send) -> None:
+        connection = self._connection
+        if connection is None or not await connection.send(o.event):
+            logger.debug(f"{self}: not connected; {o.event.get('type')} not sent")
+
+    async def _session_ready(self, o: out.SessionReady) -> None:
+        logger.debug(f"{self}: session ready")
+
+    async def _response_started(self, o: out.ResponseStarted) -> None:
+        self._reply_has_text = False
+        self._awaiting_first_audio = True
+        self._current_response = o.response_id
+        self._conversation_started = True
+        props = self._props
+        self._tracer.response_started(
+            o.response_id,
+            model=str(self._settings.model),
+            voice=props.voice or "",
+            modalities=list(props.output_modalities or ["audio"]),
+            now=time.monotonic(),
+        )
+        await self.push_frame(LLMFullResponseStartFrame())
+
+    async def _response_ended(self, o: out.ResponseEnded) -> None:
+        if self._reply_has_text:
+            self._context_sync.server_replied()
+            self._reply_has_text = False
+        usage = o.usage or {}
+        if usage:
+            await self.start_llm_usage_metrics(_token_usage(usage))
+        await self.stop_processing_metrics()
+        self._tracer.response_finished(
+            o.response_id,
+            status=o.status,
+            usage=dict(usage) if usage else None,
+            interrupted=o.interrupted,
+            now=time.monotonic(),
+        )
+        await self.push_frame(LLMFullResponseEndFrame())
+        if o.status == "failed":
+            await self.push_error(f"the realtime response failed: {o.error_message or o.reason}")
+
+    async def _audio_started(self, o: out.AudioStarted) -> None:
+        await self.push_frame(TTSStartedFrame())
+
+    async def _audio_chunk(self, o: out.AudioChunk) -> None:
+        if self._awaiting_first_audio:
+            self._awaiting_first_audio = False
+            await self.stop_ttfb_metrics()
+            self._tracer.response_first_audio(self._current_response, time.monotonic())
+        await self.push_frame(TTSAudioRawFrame(base64.b64decode(o.audio_b64), self._output_rate, 1))
+
+    async def _audio_stopped(self, o: out.AudioStopped) -> None:
+        await self.push_frame(TTSStoppedFrame())
+
+    async def _assistant_transcript(self, o: out.AssistantTranscript) -> None:
+        self._reply_has_text = True
+        llm_text = LLMTextFrame(o.text)
+        llm_text.append_to_context = False  # the TTSTextFrame below carries it into context
+        await self.push_frame(llm_text)
+        tts_text = TTSTextFrame(o.text, text_type=TextType.WORD)
+        tts_text.includes_inter_frame_spaces = True  # the server's deltas carry their spaces
+        await self.push_frame(tts_text)
+
+    async def _assistant_text(self, o: out.AssistantText) -> None:
+        if self._awaiting_first_audio:
+            self._awaiting_first_audio = False
+            await self.stop_ttfb_metrics()
+        self._reply_has_text = True
+        await self.push_frame(LLMTextFrame(o.text))
+
+    async def _user_speech_started(self, o: out.UserSpeechStarted) -> None:
+        await self.broadcast_frame(UserStartedSpeakingFrame)
+        await self.broadcast_interruption()  # type: ignore[no-untyped-call]
+
+    async def _user_speech_stopped(self, o: out.UserSpeechStopped) -> None:
+        await self._start_turn_metrics()
+        await self.broadcast_frame(UserStoppedSpeakingFrame)
+
+    async def _start_turn_metrics(self) -> None:
+        await self.start_ttfb_metrics()
+        await self.start_processing_metrics()
+
+    async def _user_transcript_delta(self, o: out.UserTranscriptDelta) -> None:
+        frame = InterimTranscriptionFrame(o.text, "", time_now_iso8601())
+        await self.push_frame(frame, FrameDirection.UPSTREAM)
+
+    async def _user_transcript(self, o: out.UserTranscript) -> None:
+        self._conversation_started = True
+        self._context_sync.server_transcribed_user(o.text)
+        self._tracer.user_transcription(o.item_id, o.text)
+        frame = TranscriptionFrame(o.text, "", time_now_iso8601(), finalized=True)
+        await self.push_frame(frame, FrameDirection.UPSTREAM)
+
+    async def _tool_calls(self, o: out.ToolCallsRequested) -> None:
+        if self._context is None:
+            self._context = LLMContext()
+        calls = [
+            FunctionCallFromLLM(
+                function_name=c.name,
+                tool_call_id=c.call_id,
+                arguments=c.arguments,
+                context=self._context,
+            )
+            for c in o.calls
+        ]
+        for c in o.calls:
+            self._tracer.tool_call_started(
+                c.call_id, c.name, json.dumps(dict(c.arguments)), response_id=self._current_response
+            )
+        await self.run_function_calls(calls)
+
+    async def _item_created(self, o: out.ItemCreated) -> None:
+        await self._call_event_handler("on_conversation_item_created", o.item_id, o.item)
+
+    async def _item_updated(self, o: out.ItemUpdated) -> None:
+        await self._call_event_handler("on_conversation_item_updated", o.item_id, o.item)
+
+    async def _retrieve_finished(self, o: out.RetrieveFinished) -> None:
+        future = self._retrievals.pop(o.item_id, None)
+        if future is None or future.done():
+            return
+        if o.item is not None:
+            future.set_result(o.item)
+        else:
+            future.set_exception(RuntimeError(f"retrieving {o.item_id} failed: {o.error}"))
+
+    async def _feature_unavailable(self, o: out.FeatureUnavailable) -> None:
+        logger.warning(f"{self}: {self._dialect.name} has no {o.feature}; {o.consequence}")
+
+    async def _error_reported(self, o: out.ErrorReported) -> None:
+        code = f" ({o.code})" if o.code else ""
+        await self._report_error(f"realtime server error{code}: {o.message}", o.error_class, o.code)
+        if o.error_class in (ErrorClass.TRANSIENT, ErrorClass.SESSION_END):
+            await self._on_transient_server_error(f"server error{code}")
+
+    async def _on_transient_server_error(self, detail: str) -> None:
+        """The server had a problem on a live socket (the connection owner reconnects)."""
+
+    async def _report_error(
+        self, message: str, error_class: ErrorClass, code: str | None = None
+    ) -> None:
+        """One ErrorFrame upstream; a fatal error also marks the service unusable."""
+        category = _CATEGORIES.get(code or "") or _CLASS_CATEGORIES.get(error_class)
+        await self.push_error(
+            message,
+            category=category,
+            force_treat_as_permanent=error_class is ErrorClass.FATAL,
+        )
+
+    _OUTPUT_ACTIONS: ClassVar[dict[type, Callable[..., Awaitable[None]]]] = {
+        out.Send: _send,
+        out.AudioChunk: _audio_chunk,
+        out.AssistantTranscript: _assistant_transcript,
+        out.AssistantText: _assistant_text,
+        out.SessionReady: _session_ready,
+        out.ResponseStarted: _response_started,
+        out.ResponseEnded: _response_ended,
+        out.AudioStarted: _audio_started,
+        out.AudioStopped: _audio_stopped,
+        out.UserSpeechStarted: _user_speech_started,
+        out.UserSpeechStopped: _user_speech_stopped,
+        out.UserTranscriptDelta: _user_transcript_delta,
+        out.UserTranscript: _user_transcript,
+        out.ToolCallsRequested: _tool_calls,
+        out.ItemCreated: _item_created,
+        out.ItemUpdated: _item_updated,
+        out.RetrieveFinished: _retrieve_finished,
+        out.ErrorReported: _error_reported,
+        out.FeatureUnavailable: _feature_unavailable,
+    }
+    """Core output type -> what the glue does with it."""
+
+    def _schedule_transcript_release(self) -> None:
+        """A held reply end waits at most a moment for its user transcript."""
+        if self._release_task is not None and not self._release_task.done():
+            return
+
+        async def release() -> None:
+            await asyncio.sleep(_TRANSCRIPT_WAIT_S)
+            await self._act(self._session.release_held_response())
+
+        self._release_task = self.create_task(release(), name="realtime-transcript-release")
+
+
+def _token_usage(usage: Mapping[str, Any]) -> LLMTokenUsage:
+    input_details = usage.get("input_token_details") or {}
+    output_details = usage.get("output_token_details") or {}
+    cached = input_details.get("cached_tokens")
+    return LLMTokenUsage(
+        prompt_tokens=int(usage.get("input_tokens") or 0),
+        completion_tokens=int(usage.get("output_tokens") or 0),
+        total_tokens=int(usage.get("total_tokens") or 0),
+        cache_read_input_tokens=int(cached) if cached is not None else None,
+        input_audio_tokens=input_details.get("audio_tokens"),
+        output_audio_tokens=output_details.get("audio_tokens"),
+    )

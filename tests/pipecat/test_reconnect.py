@@ -1,0 +1,102 @@
+"""Dropped sockets, the session time limit and server errors: reconnect, replay, go on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipecat.frames.frames import (
+    ErrorFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    TranscriptionFrame,
+)
+
+from realtime_llm.server import Turn
+
+from .harness import client_events, running_bot, service_for, speech_like, wait_for
+
+
+async def _first_turn(bot: Any, server: Any) -> None:
+    await server.wait_for_sent("session.updated")
+    await bot.speak(speech_like(24000, 0.4), 24000)
+    await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the first reply")
+    await wait_for(lambda: len(bot.context.get_messages()) >= 2, what="turns in context")
+
+
+async def test_dropped_socket_reconnects_and_replays_the_conversation(make_server: Any) -> None:
+    server = await make_server(
+        [Turn(user="My name is Ada.", reply="Hello Ada."), Turn(user="Who am I?", reply="Ada.")]
+    )
+    async with running_bot(service_for(server.url)) as bot:
+        await _first_turn(bot, server)
+        await server.close_connections(code=1011, reason="internal error")
+        await server.wait_for_received("session.update", count=2)
+        await wait_for(lambda: server.connections == 1, what="a new connection")
+        # The new session learned the conversation so far, as items, without a reply.
+        replayed = [
+            (e["item"]["role"], e["item"]["content"][0]["text"])
+            for e in client_events(server, "conversation.item.create")
+        ]
+        assert replayed == [("user", "My name is Ada."), ("assistant", "Hello Ada.")]
+        assert not client_events(server, "response.create")
+        # And the conversation goes on.
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="next reply")
+        assert bot.service.is_usable
+    assert [f.text for f in bot.up(TranscriptionFrame)] == ["My name is Ada.", "Who am I?"]
+
+
+async def test_session_time_limit_is_survived(make_server: Any) -> None:
+    server = await make_server([Turn(user="Hi", reply="Hello.")], max_session_s=1.0)
+    async with running_bot(service_for(server.url)) as bot:
+        await _first_turn(bot, server)
+        await server.wait_for_received("session.update", count=2, timeout=5)
+        await wait_for(lambda: server.connections == 1, what="a new connection")
+    assert [e for e in server.sent if e["type"] == "session.created"][1:]
+    assert len(bot.down(LLMFullResponseStartFrame)) == len(bot.down(LLMFullResponseEndFrame))
+
+
+async def test_reply_cut_by_a_drop_is_asked_for_again(make_server: Any) -> None:
+    story = "A long reply that is still streaming when the socket goes away. " * 3
+    server = await make_server(
+        [Turn(user="Tell me", reply=story), Turn(reply="Where was I? Ah yes.")],
+        chunk_interval_s=0.02,
+    )
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await server.wait_for_sent("response.output_audio.delta", count=5)
+        await server.close_connections(code=1012, reason="service restart")
+        await server.wait_for_received("response.create")
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="the new reply")
+    # The cut reply was closed (start/end paired) and a new one asked for on the new session.
+    assert len(bot.down(LLMFullResponseStartFrame)) == len(bot.down(LLMFullResponseEndFrame))
+
+
+async def test_fatal_close_is_reported_once_and_not_retried(make_server: Any) -> None:
+    server = await make_server()
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await server.close_connections(code=1008, reason="policy violation")
+        await wait_for(lambda: bot.up(ErrorFrame), what="an ErrorFrame")
+        await wait_for(lambda: server.connections == 0, what="the socket to close")
+        assert not bot.service.is_usable
+    errors = bot.up(ErrorFrame)
+    assert len(errors) == 1 and "1008" in errors[0].error
+    assert len(client_events(server, "session.update")) == 1
+
+
+async def test_transient_server_error_starts_a_fresh_session(make_server: Any) -> None:
+    server = await make_server()
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await server.send_event(
+            {
+                "type": "error",
+                "event_id": "evt_1",
+                "error": {"type": "server_error", "code": "server_error", "message": "oops"},
+            }
+        )
+        await server.wait_for_received("session.update", count=2)
+        assert bot.service.is_usable
+    assert len(bot.up(ErrorFrame)) == 1
