@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import LLMFullResponseEndFrame, LLMRunFrame
@@ -41,7 +44,10 @@ async def test_function_call_round_trip_sends_output_and_exactly_one_response(
         calls.append(dict(params.arguments))
         await params.result_callback({"city": params.arguments["city"], "sky": "sunny"})
 
-    service = service_for(server.url)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    service = service_for(server.url, tracer_provider=provider)
     service.register_function("get_weather", get_weather)
     context = LLMContext(tools=ToolsSchema(standard_tools=[WEATHER]))
     async with running_bot(service, context) as bot:
@@ -62,6 +68,9 @@ async def test_function_call_round_trip_sends_output_and_exactly_one_response(
         )
 
     assert calls == [{"city": "Paris"}]
+    tool_spans = [s for s in exporter.get_finished_spans() if s.name == "realtime.tool_call"]
+    assert len(tool_spans) == 1
+    assert (tool_spans[0].attributes or {})["gen_ai.tool.name"] == "get_weather"
     call_id = next(e for e in server.sent if e["type"] == "response.function_call_arguments.done")[
         "call_id"
     ]

@@ -18,7 +18,9 @@ from pipecat.frames.frames import (
 )
 from pipecat.metrics.metrics import LLMUsageMetricsData, TTFBMetricsData
 
+from realtime_llm.pipecat.settings import RealtimeLLMSettings
 from realtime_llm.server import Turn
+from realtime_llm.session_properties import AudioConfig, AudioInput, SessionProperties
 
 from .harness import running_bot, service_for, speech_like, wait_for
 
@@ -69,3 +71,42 @@ async def test_spoken_turn_at_16khz_reaches_context_and_plays_server_audio(
         assert any(isinstance(m, TTFBMetricsData) for m in metrics)
         usage = [m for m in metrics if isinstance(m, LLMUsageMetricsData)]
         assert usage and usage[-1].value.total_tokens > 0
+
+
+async def test_client_vad_turn_commits_and_asks_for_the_reply(make_server: Any) -> None:
+    no_vad = RealtimeLLMSettings(
+        session_properties=SessionProperties(
+            audio=AudioConfig(input=AudioInput(turn_detection=None))
+        )
+    )
+    server = await make_server([Turn(user="Hello?", reply="Hi there.")])
+    async with running_bot(service_for(server.url, settings=no_vad)) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.5, silence_after=0.2), 24000)
+        await bot.queue(UserStoppedSpeakingFrame())
+        await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the reply")
+        await wait_for(lambda: bot.up(TranscriptionFrame), what="the user transcript")
+    types = [e["type"] for e in server.received]
+    commit = types.index("input_audio_buffer.commit")
+    assert types.index("response.create", commit) == commit + 1
+    assert [f.text for f in bot.up(TranscriptionFrame)] == ["Hello?"]
+
+
+async def test_reset_conversation_starts_a_new_session_with_the_history(
+    make_server: Any,
+) -> None:
+    server = await make_server([Turn(user="Remember 42.", reply="Noted.")])
+    service = service_for(server.url)
+    async with running_bot(service) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await wait_for(lambda: len(bot.context.get_messages()) >= 2, what="turns in context")
+        await service.reset_conversation()
+        await server.wait_for_received("conversation.item.create", count=2)
+    assert len([e for e in server.sent if e["type"] == "session.created"]) == 2
+    texts = [
+        e["item"]["content"][0]["text"]
+        for e in server.received
+        if e["type"] == "conversation.item.create"
+    ]
+    assert texts == ["Remember 42.", "Noted."]

@@ -315,6 +315,9 @@ class RealtimeLLMService(ConnectionOwner):
             return True
         items = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
         if items:
+            for item in items:
+                if item.get("type") == "function_call_output":
+                    self._tracer.tool_call_finished(str(item.get("call_id")))
             await self._start_turn_metrics()
             await self._act([*self._session.create_items(items), *self._session.request_response()])
         return True
