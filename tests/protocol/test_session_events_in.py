@@ -629,13 +629,15 @@ REPORTED = [
 
 
 class TestError:
-    """`error`: benign codes are only logged; others are reported; correlate by event_id."""
+    """`error`: every error is reported with its class (the glue only logs benign ones)."""
 
     @pytest.mark.parametrize("code", BENIGN_CODES)
-    def test_benign_errors_are_not_reported(self, code: str) -> None:
+    def test_benign_errors_are_reported_as_benign(self, code: str) -> None:
         assert classify_error(code) is ErrorClass.BENIGN
         h = ready()
-        assert h.feed(h.server.error(code)) == []
+        (reported,) = h.feed(h.server.error(code))
+        assert isinstance(reported, ErrorReported)
+        assert reported.error_class is ErrorClass.BENIGN
 
     @pytest.mark.parametrize(("code", "type_", "error_class"), REPORTED)
     def test_other_errors_are_reported(
@@ -655,7 +657,7 @@ class TestError:
             "Conversation already has an active response in progress: resp_vad.",
             event_id=request.event["event_id"],
         )
-        assert h.feed(error) == []
+        assert [type(o) for o in h.feed(error)] == [ErrorReported]  # benign: only logged
         assert not h.session.response_active
         # The server's own (VAD) response runs; ours follows it.
         assert h.start_response("resp_vad") == [ResponseStarted("resp_vad")]
@@ -672,7 +674,7 @@ class TestError:
         error = h.server.error(
             "conversation_already_has_active_response", event_id=request.event["event_id"]
         )
-        assert h.feed(error) == []
+        assert [type(o) for o in h.feed(error)] == [ErrorReported]  # benign: only logged
         assert h.feed(h.server.response_done("resp_vad")) == [
             ResponseEnded("resp_vad", "completed"),
             CREATE_RESPONSE,

@@ -230,6 +230,9 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
 
     async def _error_reported(self, o: out.ErrorReported) -> None:
         code = f" ({o.code})" if o.code else ""
+        if o.error_class is ErrorClass.BENIGN:
+            logger.debug(f"{self}: benign server error{code}: {o.message}")
+            return
         await self._report_error(f"realtime server error{code}: {o.message}", o.error_class, o.code)
         if o.error_class in (ErrorClass.TRANSIENT, ErrorClass.SESSION_END):
             await self._on_transient_server_error(f"server error{code}")

@@ -571,8 +571,8 @@ class RealtimeSession:
         if event_id.startswith(_SESSION_EVENT_PREFIX) and not self._ready:
             # The server kept its previous session: do not wait forever for session.updated.
             out.extend(self._become_ready())
-        if error_class is not ErrorClass.BENIGN:
-            out.append(ErrorReported(e.message, e.code, error_class, e.param))
+        # Every error is reported with its class; the glue only logs the benign ones.
+        out.append(ErrorReported(e.message, e.code, error_class, e.param))
         return out
 
 

@@ -33,10 +33,21 @@ from ._schema import (
 
 __all__ = [
     "AUDIO_FORMAT",
+    "AUDIO_INPUT_FIELDS",
+    "AUDIO_OUTPUT_FIELDS",
     "DEFAULT_INSTRUCTIONS",
+    "FUNCTION_TOOL",
+    "MAX_OUTPUT_TOKENS",
+    "NOISE_REDUCTION",
+    "SEMANTIC_VAD_FIELDS",
+    "SERVER_VAD_FIELDS",
+    "SESSION_FIELDS",
     "SESSION_SCHEMA",
     "TOOLS",
     "TOOL_CHOICE",
+    "TRACING",
+    "TRANSCRIPTION",
+    "TURN_DETECTION",
     "VOICE",
     "apply_session_update",
     "default_session",
@@ -59,7 +70,7 @@ VOICE: Check = AnyOf(
     String(), Obj({"id": String()}, required=["id"]), expected="a string or a voice object"
 )
 
-_FUNCTION_TOOL = Obj(
+FUNCTION_TOOL: Check = Obj(
     {
         "type": Const("function"),
         "name": String(max_length=64),
@@ -71,7 +82,7 @@ _FUNCTION_TOOL = Obj(
 # MCP tools are stored and echoed but never called by the local engines.
 _MCP_TOOL = MapOf(Anything())
 
-TOOLS: Check = ListOf(Tagged({"function": _FUNCTION_TOOL, "mcp": _MCP_TOOL}), max_length=128)
+TOOLS: Check = ListOf(Tagged({"function": FUNCTION_TOOL, "mcp": _MCP_TOOL}), max_length=128)
 
 TOOL_CHOICE: Check = AnyOf(
     Enum("none", "auto", "required"),
@@ -93,31 +104,24 @@ _VAD_COMMON: dict[str, Check] = {
     "create_response": Bool(),
     "interrupt_response": Bool(),
 }
-_TURN_DETECTION = Nullable(
-    Tagged(
-        {
-            "server_vad": Obj(
-                {
-                    "type": Const("server_vad"),
-                    "threshold": Number(0.0, 1.0),
-                    "prefix_padding_ms": Integer(0, 10_000),
-                    "silence_duration_ms": Integer(0, 10_000),
-                    "idle_timeout_ms": Nullable(Integer(5_000, 30_000)),
-                    **_VAD_COMMON,
-                }
-            ),
-            "semantic_vad": Obj(
-                {
-                    "type": Const("semantic_vad"),
-                    "eagerness": Enum("low", "medium", "high", "auto"),
-                    **_VAD_COMMON,
-                }
-            ),
-        }
-    )
+SERVER_VAD_FIELDS: dict[str, Check] = {
+    "type": Const("server_vad"),
+    "threshold": Number(0.0, 1.0),
+    "prefix_padding_ms": Integer(0, 10_000),
+    "silence_duration_ms": Integer(0, 10_000),
+    "idle_timeout_ms": Nullable(Integer(5_000, 30_000)),
+    **_VAD_COMMON,
+}
+SEMANTIC_VAD_FIELDS: dict[str, Check] = {
+    "type": Const("semantic_vad"),
+    "eagerness": Enum("low", "medium", "high", "auto"),
+    **_VAD_COMMON,
+}
+TURN_DETECTION: Check = Nullable(
+    Tagged({"server_vad": Obj(SERVER_VAD_FIELDS), "semantic_vad": Obj(SEMANTIC_VAD_FIELDS)})
 )
 
-_TRANSCRIPTION = Nullable(
+TRANSCRIPTION: Check = Nullable(
     Obj(
         {
             "model": String(),
@@ -130,58 +134,60 @@ _TRANSCRIPTION = Nullable(
     )
 )
 
-_NOISE_REDUCTION = Nullable(
+NOISE_REDUCTION: Check = Nullable(
     Obj({"type": Enum("near_field", "far_field"), "strength": Number(0.0, 1.0)})
 )
 
-SESSION_SCHEMA: Check = Obj(
-    {
-        "type": Const("realtime"),
-        "model": String(),
-        "instructions": String(max_length=1_000_000),
-        "output_modalities": ListOf(Enum("text", "audio"), min_length=1, max_length=1),
-        "audio": Obj(
-            {
-                "input": Obj(
-                    {
-                        "format": AUDIO_FORMAT,
-                        "noise_reduction": _NOISE_REDUCTION,
-                        "transcription": _TRANSCRIPTION,
-                        "turn_detection": _TURN_DETECTION,
-                    }
-                ),
-                "output": Obj({"format": AUDIO_FORMAT, "voice": VOICE, "speed": Number(0.25, 1.5)}),
-            }
-        ),
-        "tools": TOOLS,
-        "tool_choice": TOOL_CHOICE,
-        "max_output_tokens": MAX_OUTPUT_TOKENS,
-        "tracing": Nullable(
-            AnyOf(
-                Const("auto"),
-                Obj({"workflow_name": String(), "group_id": String(), "metadata": Anything()}),
-                expected="'auto' or an object",
-            )
-        ),
-        "truncation": AnyOf(
-            Enum("auto", "disabled"),
-            Obj(
-                {
-                    "type": Const("retention_ratio"),
-                    "retention_ratio": Number(0.0, 1.0),
-                    "token_limits": Obj({"post_instructions": Integer(0)}),
-                },
-                required=["type", "retention_ratio"],
-            ),
-            expected="a string or an object",
-        ),
-        "prompt": Nullable(MapOf(Anything())),
-        "include": Nullable(ListOf(Enum("item.input_audio_transcription.logprobs"))),
-        "parallel_tool_calls": Bool(),
-        "reasoning": Nullable(Obj({"effort": Enum("minimal", "low", "medium", "high", "xhigh")})),
-    },
-    required=["type"],
+TRACING: Check = Nullable(
+    AnyOf(
+        Const("auto"),
+        Obj({"workflow_name": String(), "group_id": String(), "metadata": Anything()}),
+        expected="'auto' or an object",
+    )
 )
+
+AUDIO_INPUT_FIELDS: dict[str, Check] = {
+    "format": AUDIO_FORMAT,
+    "noise_reduction": NOISE_REDUCTION,
+    "transcription": TRANSCRIPTION,
+    "turn_detection": TURN_DETECTION,
+}
+AUDIO_OUTPUT_FIELDS: dict[str, Check] = {
+    "format": AUDIO_FORMAT,
+    "voice": VOICE,
+    "speed": Number(0.25, 1.5),
+}
+
+SESSION_FIELDS: dict[str, Check] = {
+    "type": Const("realtime"),
+    "model": String(),
+    "instructions": String(max_length=1_000_000),
+    "output_modalities": ListOf(Enum("text", "audio"), min_length=1, max_length=1),
+    "audio": Obj({"input": Obj(AUDIO_INPUT_FIELDS), "output": Obj(AUDIO_OUTPUT_FIELDS)}),
+    "tools": TOOLS,
+    "tool_choice": TOOL_CHOICE,
+    "max_output_tokens": MAX_OUTPUT_TOKENS,
+    "tracing": TRACING,
+    "truncation": AnyOf(
+        Enum("auto", "disabled"),
+        Obj(
+            {
+                "type": Const("retention_ratio"),
+                "retention_ratio": Number(0.0, 1.0),
+                "token_limits": Obj({"post_instructions": Integer(0)}),
+            },
+            required=["type", "retention_ratio"],
+        ),
+        expected="a string or an object",
+    ),
+    "prompt": Nullable(MapOf(Anything())),
+    "include": Nullable(ListOf(Enum("item.input_audio_transcription.logprobs"))),
+    "parallel_tool_calls": Bool(),
+    "reasoning": Nullable(Obj({"effort": Enum("minimal", "low", "medium", "high", "xhigh")})),
+}
+"""The GA session's keys and their checks (dialects derive their own shapes from these)."""
+
+SESSION_SCHEMA: Check = Obj(SESSION_FIELDS, required=["type"])
 
 _SERVER_VAD_DEFAULTS: dict[str, Any] = {
     "type": "server_vad",

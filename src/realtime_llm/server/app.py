@@ -7,16 +7,21 @@ engine call (engines block, so they run in worker threads). Everything a test ma
 assert on is recorded on the server: every client event received (:attr:`received`) and
 every server event sent (:attr:`sent`), across connections, in order.
 
-The handshake accepts ``Authorization: Bearer <key>`` (any key unless ``api_key`` is set,
-then HTTP 401 for a wrong or missing one). The key is never logged: websockets logs request
-headers at DEBUG level, so its logger is wrapped to redact credentials.
+The server speaks one dialect of the protocol family (``dialect="ga"`` by default; see
+:mod:`.dialects`): the core always speaks GA, and a per-connection
+:class:`~.dialects.DialectEdge` translates client events on the way in and server events
+on the way out, so :attr:`~LocalRealtimeServer.received` and :attr:`~LocalRealtimeServer.sent`
+hold what was on the wire. The dialect also decides the handshake: path, required or
+refused headers and query keys, and where the key goes. Any key is accepted unless
+``api_key`` is set (then HTTP 401 for a wrong or missing one). The key is never logged:
+websockets logs request headers at DEBUG level, so its logger is wrapped to redact
+credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import secrets
@@ -27,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ._wire import IdGenerator
+from .dialects import DialectEdge, ServerDialect, get_server_dialect
 from .engine import Engine
 from .rules import RuleEngine
 from .session import (
@@ -76,25 +81,31 @@ class _Connection:
     def __init__(self, server: LocalRealtimeServer, ws: ServerConnection, model: str) -> None:
         self.server = server
         self.ws = ws
+        new_id = IdGenerator(secrets.token_hex(4))
         self.session = ServerSession(
             model=model,
-            new_id=IdGenerator(secrets.token_hex(4)),
+            new_id=new_id,
             vad_factory=server.vad_factory,
             max_event_bytes=server.max_event_bytes,
         )
+        self.edge = DialectEdge(server.dialect, new_id)
         self.queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
         self.tasks: set[asyncio.Task[None]] = set()
         self.transcriptions: set[asyncio.Task[None]] = set()
 
     def emit(self, events: Iterable[Event]) -> None:
+        """Queue GA events from the core, in the dialect's form."""
         for event in events:
-            self.queue.put_nowait((event, None))
+            for wire in self.edge.outgoing(event):
+                self.queue.put_nowait((wire, None))
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
         self.emit(self.session.open(time.time()))
         if self.server.max_session_s is not None:
             self._spawn(self._expire(self.server.max_session_s))
+        if self.server.dialect.ping_interval_s is not None:
+            self._spawn(self._ping(self.server.dialect.ping_interval_s))
         try:
             async for message in self.ws:
                 self._receive(message)
@@ -109,7 +120,7 @@ class _Connection:
 
     def _receive(self, message: str | bytes) -> None:
         try:
-            output = self.session.receive_message(message)
+            output = self.session.receive_message(message, translate=self.edge.incoming)
         except Exception:  # a bug in the core must not kill the session
             logger.exception("local realtime server: failed to handle a client event")
             self.emit([_server_error("The server failed to handle the event.")])
@@ -138,6 +149,12 @@ class _Connection:
         """End the session like OpenAI does at its limit: close 1001 with this reason."""
         await asyncio.sleep(seconds)
         await self.ws.close(1001, SESSION_LIMIT_REASON)
+
+    async def _ping(self, interval: float) -> None:
+        """Dialects that ping (xAI, Inworld) do so now and then, whatever else is going on."""
+        while True:
+            await asyncio.sleep(interval)
+            self.queue.put_nowait((self.edge.ping(), None))
 
     async def _write(self) -> None:
         while (item := await self.queue.get()) is not None:
@@ -203,7 +220,7 @@ def _server_error(message: str) -> Event:
 
 
 class LocalRealtimeServer:
-    """A local OpenAI Realtime (GA dialect) server over WebSocket.
+    """A local OpenAI Realtime server over WebSocket, in the GA dialect or another.
 
     ::
 
@@ -213,6 +230,11 @@ class LocalRealtimeServer:
             assert [e["type"] for e in server.received][:1] == ["session.update"]
 
     ``engine`` defaults to :class:`.RuleEngine`. ``port=0`` picks a free port.
+    ``dialect`` is a name -- ``"ga"`` (what OpenAI GA and ``local`` clients speak; also
+    ``"openai"``/``"local"``), ``"openai_beta"``, ``"azure"``, ``"xai"``, ``"inworld"`` --
+    or a :class:`~.dialects.ServerDialect`; it sets the URL path (``path`` overrides it),
+    the handshake and the wire form of every event, and :attr:`received`/:attr:`sent`
+    hold events in that form.
     ``chunk_interval_s`` paces streamed responses (one 40 ms audio chunk per interval;
     0.04 is real time); a small value keeps tests fast while leaving room to interrupt.
     ``max_event_bytes`` bounds one client event: bigger ones get an ``error`` event (up to
@@ -230,17 +252,19 @@ class LocalRealtimeServer:
         port: int = 0,
         chunk_interval_s: float = 0.005,
         api_key: str | None = None,
-        path: str = "/v1/realtime",
+        path: str | None = None,
         default_model: str = "gpt-realtime",
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         vad_factory: VadFactory = EnergyVad,
         max_session_s: float | None = 3600.0,
         record: bool = True,
+        dialect: str | ServerDialect = "ga",
     ) -> None:
         self.engine: Engine = engine if engine is not None else RuleEngine()
+        self.dialect = get_server_dialect(dialect)
         self.host = host
         self.chunk_interval_s = chunk_interval_s
-        self.path = "/" + path.strip("/")
+        self.path = "/" + (path if path is not None else self.dialect.path).strip("/")
         self.default_model = default_model
         self.max_event_bytes = max_event_bytes
         self.vad_factory = vad_factory
@@ -297,7 +321,11 @@ class LocalRealtimeServer:
 
     @property
     def url(self) -> str:
-        """``ws://HOST:PORT/v1/realtime``: append ``?model=...`` as for OpenAI if you like."""
+        """``ws://HOST:PORT`` plus the dialect's path, without a query string.
+
+        A client appends its own query (``?model=...``; Inworld: ``?key=...&protocol=realtime``),
+        so this is what goes in a client's ``base_url``.
+        """
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"ws://{host}:{self.port}{self.path}"
 
@@ -311,7 +339,8 @@ class LocalRealtimeServer:
     async def send_event(self, event: Mapping[str, Any]) -> None:
         """Send an arbitrary server event (e.g. an ``error``) to every connected client.
 
-        Queued behind what is already being sent; returns once it is on the wire.
+        Queued behind what is already being sent; returns once it is on the wire. The event
+        is sent as given, not translated to the server's dialect.
         """
         waits = []
         for connection in list(self._connections):
@@ -356,39 +385,20 @@ class LocalRealtimeServer:
     # --- connections -------------------------------------------------------------------------
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.partition("?")[0].rstrip("/")
-        if path != self.path:
+        path, _, query = request.path.partition("?")
+        if path.rstrip("/") != self.path:
             return connection.respond(404, f"Not found. This server serves {self.path}\n")
-        if "realtime=v1" in request.headers.get("OpenAI-Beta", ""):
-            return connection.respond(
-                400, "This local server speaks the GA Realtime protocol only; drop OpenAI-Beta.\n"
-            )
-        if self._api_key is not None and not self._authorized(request.headers):
-            body = {
-                "error": {
-                    "message": "Incorrect API key provided.",
-                    "type": "invalid_request_error",
-                    "code": "invalid_api_key",
-                    "param": None,
-                }
-            }
-            response = connection.respond(401, json.dumps(body))
-            _set_header(response.headers, "Content-Type", "application/json")
-            return response
-        return None
-
-    def _authorized(self, headers: Headers) -> bool:
-        assert self._api_key is not None
-        value = headers.get("Authorization", "")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != "bearer":
-            token = headers.get("api-key", "")
-        return hmac.compare_digest(token.strip().encode(), self._api_key.encode())
+        refusal = self.dialect.check_request(parse_qs(query), request.headers, self._api_key)
+        if refusal is None:
+            return None
+        response = connection.respond(refusal.status, refusal.body)
+        _set_header(response.headers, "Content-Type", refusal.content_type)
+        return response
 
     async def _handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         query = parse_qs(ws.request.path.partition("?")[2])
-        model = (query.get("model") or [self.default_model])[0]
+        model = self.dialect.model(query) or self.default_model
         connection = _Connection(self, ws, model)
         self._connections.add(connection)
         try:

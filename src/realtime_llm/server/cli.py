@@ -4,8 +4,12 @@
 
     realtime-llm serve --port 8765 --engine rules
     realtime-llm serve --engine scripted-echo --script turns.json
+    realtime-llm serve --dialect xai
 
 It prints the URL to give a bot (as its base URL / websocket URL) and serves until Ctrl-C.
+``--dialect`` picks the server of the family to imitate (``ga``, the default, which OpenAI
+GA and ``local`` clients speak; ``openai_beta``, ``azure``, ``xai``, ``inworld``): its
+URL path, handshake, session shape and event names.
 A script file is a JSON list of turns: ``{"user": "text or null", "reply": "text"}`` or
 ``{"user": ..., "reply": {"tool": "get_weather", "arguments": {"city": "Paris"}}}``.
 To require a key, name an environment variable holding it with ``--api-key-env`` (a key
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .app import LocalRealtimeServer
+from .dialects import SERVER_DIALECTS, ServerDialect
 from .engine import Engine, ToolCall
 from .rules import RuleEngine
 from .scripted import ReplyLike, ScriptedEngine, Turn
@@ -67,7 +72,13 @@ def _parser() -> argparse.ArgumentParser:
         default="This is the local realtime server.",
         help="what the scripted engine says once its script is used up",
     )
-    serve.add_argument("--dialect", choices=["ga"], default="ga", help="protocol dialect")
+    dialects = [*SERVER_DIALECTS, *(a for d in SERVER_DIALECTS.values() for a in d.aliases)]
+    serve.add_argument(
+        "--dialect",
+        choices=dialects,
+        default="ga",
+        help="the server of the protocol family to imitate (default: ga, i.e. OpenAI GA)",
+    )
     serve.add_argument(
         "--chunk-interval",
         type=float,
@@ -91,13 +102,23 @@ async def _serve(args: argparse.Namespace) -> None:
         chunk_interval_s=args.chunk_interval,
         api_key=api_key,
         record=False,
+        dialect=args.dialect,
     )
     async with server:
         auth = "the key in " + args.api_key_env if api_key else "any API key"
-        print(f"realtime-llm: {args.dialect.upper()} dialect, engine {args.engine}")
-        print(f"  point your bot at: {server.url}?model=gpt-realtime")
-        print(f"  accepts {auth}; Ctrl-C to stop", flush=True)
+        dialect = server.dialect
+        print(f"realtime-llm: {dialect.name.upper()} dialect, engine {args.engine}")
+        print(f"  point your bot at: {server.url}?{dialect.example_query('gpt-realtime')}")
+        print(f"  or, to a client: dialect={dialect.client_dialect!r}, base_url={server.url!r}")
+        if dialect.beta_header == "required":
+            print("  requires the header OpenAI-Beta: realtime=v1")
+        print(f"  accepts {auth} ({_auth_forms(dialect)}); Ctrl-C to stop", flush=True)
         await asyncio.Event().wait()
+
+
+def _auth_forms(dialect: ServerDialect) -> str:
+    names = {"bearer": "Authorization: Bearer", "api-key": "api-key", "basic": "Basic"}
+    return " or ".join(names[form] for form in dialect.auth_forms)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,14 @@ from ._wire import IdGenerator, error_event
 from .engine import Reply, ResponseContext
 from .vad import EnergyVad, VadFactory
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "Generate", "Output", "ServerSession", "Transcribe"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "Generate",
+    "Output",
+    "ServerSession",
+    "Transcribe",
+    "Translate",
+]
 
 DEFAULT_MAX_EVENT_BYTES = 15 * 1024 * 1024
 SESSION_SECONDS = 3600
@@ -66,6 +73,8 @@ class Generate:
 
 
 Command = Transcribe | Generate
+Translate = Callable[[Mapping[str, Any]], "Mapping[str, Any] | Problem"]
+"""A client event in some dialect -> the same event in GA form, or why it is refused."""
 
 
 @dataclass
@@ -136,8 +145,13 @@ class ServerSession:
         self._expires_at = int(now) + SESSION_SECONDS
         return [self._event("session.created", session=self.session)]
 
-    def receive_message(self, data: str | bytes) -> Output:
-        """One WebSocket message: size check, JSON decoding, then :meth:`receive`."""
+    def receive_message(self, data: str | bytes, *, translate: Translate | None = None) -> Output:
+        """One WebSocket message: size check, JSON decoding, then :meth:`receive`.
+
+        ``translate`` (a dialect's edge, see :mod:`.dialects`) turns the decoded event into
+        its GA form first, or rejects it with a :class:`Problem`; ``Output.received`` keeps
+        the event as the client sent it.
+        """
         if len(data) > self._max_event_bytes:
             problem = Problem(
                 "message_too_large",
@@ -153,7 +167,11 @@ class ServerSession:
         if not isinstance(event, dict):
             problem = Problem("invalid_type", "An event must be a JSON object.")
             return Output([self._error(problem)])
-        output = self.receive(event)
+        translated = event if translate is None else translate(event)
+        if isinstance(translated, Problem):
+            output = Output([self._error(translated, event.get("event_id"))])
+        else:
+            output = self.receive(translated)
         output.received = event
         return output
 
