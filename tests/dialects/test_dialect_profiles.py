@@ -140,8 +140,10 @@ def test_error_classification_is_a_hook() -> None:
         name = "strict"
 
         def classify_error(self, code: str | None, error_type: str | None) -> ErrorClass:
-            return ErrorClass.FATAL if code == "custom_limit" else super().classify_error(
-                code, error_type
+            return (
+                ErrorClass.FATAL
+                if code == "custom_limit"
+                else super().classify_error(code, error_type)
             )
 
     assert Strict().classify_error("custom_limit", None) is ErrorClass.FATAL
@@ -151,3 +153,17 @@ def test_error_classification_is_a_hook() -> None:
 def test_unknown_dialect_names_the_built_ins() -> None:
     with pytest.raises(ValueError, match="openai_beta"):
         get_dialect("nope")
+
+
+def test_beta_response_modalities_are_the_beta_pairs() -> None:
+    dialect = OpenAIBetaDialect()
+    audio = dialect.outgoing(
+        {"type": "response.create", "response": {"output_modalities": ["audio"]}}
+    )
+    text = dialect.outgoing(
+        {"type": "response.create", "response": {"output_modalities": ["text"]}}
+    )
+    assert audio["response"] == {"modalities": ["audio", "text"]}
+    assert text["response"] == {"modalities": ["text"]}
+    TypeAdapter(BetaClientEvent).validate_python(audio)
+    assert not dialect.capabilities.supports_image_input

@@ -2,7 +2,8 @@
 
 ``make_server`` starts real servers on 127.0.0.1 and, when the test ends, checks every
 event each of them sent against the openai package's ``RealtimeServerEvent`` (strictly:
-no unknown fields). So every test here is also a conformance test of what it provoked.
+no unknown fields), or the reference of the server's dialect (the beta models for
+``openai_beta``). So every test here is also a conformance test of what it provoked.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ async def make_server() -> AsyncIterator[MakeServer]:
         await server.stop()
     for server in servers:
         for event in server.sent:
-            assert_server_event(event)
+            assert_server_event(event, server.dialect.name)
 
 
 @pytest.fixture

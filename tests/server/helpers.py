@@ -2,9 +2,11 @@
 
 Every client event a test sends through :class:`Client.send` is checked against
 ``openai.types.realtime.RealtimeClientEvent`` first; every server event a server sent is
-checked against ``RealtimeServerEvent`` when the test ends (see ``conftest.py``). Both
-checks are strict: the openai models accept unknown fields, so :func:`assert_no_extras`
-also walks the parsed model and fails on any field the model does not define.
+checked against ``RealtimeServerEvent`` when the test ends (see ``conftest.py``), or, for a
+server in another dialect, against that dialect's reference (:func:`assert_server_event`).
+Both checks are strict: the openai models accept unknown fields, so
+:func:`assert_no_extras` also walks the parsed model and fails on any field the model does
+not define.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from typing import Any
 
 import numpy as np
 import pydantic
+from openai.types.beta.realtime import RealtimeClientEvent as BetaClientEvent
+from openai.types.beta.realtime import RealtimeServerEvent as BetaServerEvent
+from openai.types.beta.realtime.session import Session as BetaSession
 from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
+from openai.types.realtime.realtime_session_create_request import RealtimeSessionCreateRequest
 from openai.types.realtime.response_create_event_with_references_param import (
     ResponseCreateEventWithReferencesParam,
 )
@@ -30,25 +36,28 @@ from realtime_llm.server import LocalRealtimeServer
 Event = dict[str, Any]
 BYTES_PER_MS = 48
 
-# Fields real GA servers send in ``session`` that the typed request model does not define.
-_ALLOWED_EXTRAS = {"RealtimeSessionCreateRequest": {"id", "object", "expires_at"}}
+# Fields real servers send in ``session`` that the typed models do not define.
+_ALLOWED_EXTRAS: dict[type, set[str]] = {
+    RealtimeSessionCreateRequest: {"id", "object", "expires_at"},
+    BetaSession: {"object", "expires_at"},
+}
 
 
 @functools.cache
-def _server_adapter() -> pydantic.TypeAdapter[Any]:
-    return pydantic.TypeAdapter(RealtimeServerEvent)
+def _server_adapter(beta: bool = False) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(BetaServerEvent if beta else RealtimeServerEvent)
 
 
 @functools.cache
-def _client_adapter() -> pydantic.TypeAdapter[Any]:
-    return pydantic.TypeAdapter(RealtimeClientEvent)
+def _client_adapter(beta: bool = False) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(BetaClientEvent if beta else RealtimeClientEvent)
 
 
 def assert_no_extras(model: Any, where: str) -> None:
     """Fail if any pydantic model in the tree kept fields its class does not declare."""
     if isinstance(model, pydantic.BaseModel):
         extras = set(model.model_extra or {})
-        extras -= _ALLOWED_EXTRAS.get(type(model).__name__, set())
+        extras -= _ALLOWED_EXTRAS.get(type(model), set())
         assert not extras, f"{where}: {type(model).__name__} has unknown fields {extras}"
         for name in type(model).model_fields:
             assert_no_extras(getattr(model, name), f"{where}.{name}")
@@ -60,13 +69,72 @@ def assert_no_extras(model: Any, where: str) -> None:
             assert_no_extras(element, f"{where}.{key}")
 
 
-def assert_server_event(event: Mapping[str, Any]) -> None:
-    parsed = _server_adapter().validate_python(event)
+def assert_server_event(event: Mapping[str, Any], dialect: str = "ga") -> None:
+    """``event`` is what a server of ``dialect`` may send.
+
+    GA and Azure: GA ``RealtimeServerEvent``. OpenAI beta: the beta ``RealtimeServerEvent``.
+    xAI and Inworld: GA, except for exactly what they document differently (their extra
+    events, xAI's flatter session, Inworld's ``providerData`` and name-less
+    ``function_call_arguments.done``), which is checked on its own and then set aside.
+    """
+    beta = dialect == "openai_beta"
+    if dialect == "xai":
+        event = _xai_as_ga(event)
+    elif dialect == "inworld":
+        event = _inworld_as_ga(event)
+    if not event:
+        return
+    parsed = _server_adapter(beta).validate_python(event)
     assert_no_extras(parsed, str(event.get("type")))
 
 
-def assert_client_event(event: Mapping[str, Any]) -> None:
-    parsed = _client_adapter().validate_python(event)
+def _ping(event: Mapping[str, Any]) -> bool:
+    if event.get("type") != "ping":
+        return False
+    assert set(event) == {"type", "event_id"}, event
+    return True
+
+
+def _xai_as_ga(event: Mapping[str, Any]) -> dict[str, Any]:
+    kind = event["type"]
+    if _ping(event):
+        return {}
+    if kind == "conversation.item.input_audio_transcription.updated":
+        assert set(event) == {"type", "event_id", "item_id", "content_index", "transcript"}
+        assert isinstance(event["transcript"], str)
+        return {}
+    if kind == "response.text.delta":  # the twin of response.output_text.delta
+        return {**event, "type": "response.output_text.delta"}
+    if kind in ("session.created", "session.updated"):
+        session = dict(event["session"])
+        assert "type" not in session
+        assert "voice" not in session.get("audio", {}).get("output", {})
+        assert "turn_detection" not in session.get("audio", {}).get("input", {})
+        audio = {key: dict(value) for key, value in session.pop("audio", {}).items()}
+        if "voice" in session:
+            audio.setdefault("output", {})["voice"] = session.pop("voice")
+        if "turn_detection" in session:
+            audio.setdefault("input", {})["turn_detection"] = session.pop("turn_detection")
+        return {**event, "session": {**session, "type": "realtime", "audio": audio}}
+    return dict(event)
+
+
+def _inworld_as_ga(event: Mapping[str, Any]) -> dict[str, Any]:
+    kind = event["type"]
+    if _ping(event):
+        return {}
+    if kind == "response.function_call_arguments.done":
+        assert "name" not in event
+        return {**event, "name": "(left out by Inworld)"}
+    if kind in ("session.created", "session.updated"):
+        session = dict(event["session"])
+        assert isinstance(session.pop("providerData", {}), dict)
+        return {**event, "session": session}
+    return dict(event)
+
+
+def assert_client_event(event: Mapping[str, Any], *, beta: bool = False) -> None:
+    parsed = _client_adapter(beta).validate_python(event)
     assert_no_extras(parsed, str(event.get("type")))
 
 

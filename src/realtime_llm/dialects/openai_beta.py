@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from realtime_llm.dialects.base import Dialect
+from realtime_llm.protocol.capabilities import Capabilities
 
 __all__ = ["OpenAIBetaDialect", "flat_session"]
 
@@ -53,6 +54,7 @@ class OpenAIBetaDialect(Dialect):
 
     name = "openai_beta"
     session_limit_s: ClassVar[float | None] = 1800.0
+    capabilities: ClassVar[Capabilities] = Capabilities(supports_image_input=False)
     rewrites_outgoing: ClassVar[bool] = True
     event_aliases: ClassVar[Mapping[str, str | None]] = {
         "response.audio.delta": "response.output_audio.delta",
@@ -79,6 +81,7 @@ class OpenAIBetaDialect(Dialect):
                 return {**event, "item": {**item, "content": parts}}
         elif kind == "response.create" and "output_modalities" in event.get("response", {}):
             response = dict(event["response"])
-            response["modalities"] = response.pop("output_modalities")
+            modalities = list(response.pop("output_modalities"))
+            response["modalities"] = ["text"] if modalities == ["text"] else ["audio", "text"]
             return {**event, "response": response}
         return event

@@ -421,11 +421,17 @@ class ServerDialect:
     # --- items --------------------------------------------------------------------------------
 
     def item_in(self, item: Mapping[str, Any], path: str) -> Mapping[str, Any] | Problem:
-        """A client item -> GA: part types renamed, parts this server lacks refused."""
+        """A client item -> GA: part types renamed, parts this server lacks refused.
+
+        The renamed parts are the assistant's (``output_text``/``output_audio``), so only
+        an assistant's parts are renamed; a user's ``text`` part is left for the core to
+        refuse under the name the client used.
+        """
         content = item.get("content")
         if item.get("type") != "message" or not isinstance(content, list):
             return item
-        from_dialect = {ours: ga for ga, ours in self.part_types.items()}
+        assistant = item.get("role") == "assistant"
+        from_dialect = {ours: ga for ga, ours in self.part_types.items()} if assistant else {}
         parts = []
         for index, part in enumerate(content):
             kind = part.get("type") if isinstance(part, Mapping) else None
@@ -827,13 +833,23 @@ class DialectEdge:
         self._new_id = new_id
         self.extras: dict[str, Any] = copy.deepcopy(dict(dialect.session_extra_defaults))
         self._pending_extras: dict[str, Any] | None = None
+        self._translated = False  # the core's next error is about a translated event
         self._transcripts: dict[tuple[Any, Any], str] = {}
 
     # --- client -> core ---------------------------------------------------------------------
 
     def incoming(self, event: Mapping[str, Any]) -> Mapping[str, Any] | Problem:
-        """A client event in GA form, or why this dialect's server refuses it."""
+        """A client event in GA form, or why this dialect's server refuses it.
+
+        A refusal is already in the dialect's terms; an error the core then raises about a
+        translated event gets its ``param`` renamed on the way out.
+        """
         self._pending_extras = None
+        translated = self._translate(event)
+        self._translated = not isinstance(translated, Problem) and translated is not event
+        return translated
+
+    def _translate(self, event: Mapping[str, Any]) -> Mapping[str, Any] | Problem:
         dialect = self.dialect
         kind = event.get("type")
         if kind in dialect.unsupported_client_events:
@@ -880,7 +896,8 @@ class DialectEdge:
                 self.extras.update(self._pending_extras)
                 self._pending_extras = None
             out["session"] = dialect.session_out(out["session"], self.extras)
-        elif kind == "error" and isinstance(out.get("error"), Mapping):
+        elif kind == "error" and self._translated and isinstance(out.get("error"), Mapping):
+            self._translated = False
             error = dict(out["error"])
             if "param" in error:
                 error["param"] = dialect.rename_param(error["param"])

@@ -38,7 +38,7 @@ async def local_realtime_server(
     """A started :class:`LocalRealtimeServer` playing ``turns`` (or running ``engine``).
 
     ``server_options`` go to :class:`LocalRealtimeServer` (``chunk_interval_s``,
-    ``api_key``, ...). The server stops when the block exits.
+    ``api_key``, ``dialect``, ...). The server stops when the block exits.
     """
     chosen = engine if engine is not None else ScriptedEngine(turns, fallback=fallback)
     async with LocalRealtimeServer(chosen, **server_options) as server:
