@@ -29,5 +29,6 @@ async def make_server() -> AsyncIterator[ServerFactory]:
 
         yield start
     for server in servers:
-        assert assert_client_events_valid(server.received) > 0
-        assert assert_server_events_valid(server.sent) > 0
+        dialect = server.dialect.name
+        assert assert_client_events_valid(server.received, dialect) > 0
+        assert assert_server_events_valid(server.sent, dialect) > 0

@@ -14,7 +14,8 @@ result): those exist only in the context until we send them.
 * an assistant ``tool_calls`` message whose calls the server made is skipped;
 * a tool result is sent once, when it is final (pipecat writes ``IN_PROGRESS`` first and
   updates the same message in place when the function returns);
-* everything else becomes conversation items, in order.
+* everything else becomes conversation items, in order;
+* a context with nothing unseen at all is a request to run the model (``LLMRunFrame``).
 
 It holds no socket and sends nothing: it returns items, and the session core decides.
 """
@@ -77,12 +78,19 @@ class ContextSync:
 
     def new_items(
         self, messages: Sequence[Any], server_made_call: Callable[[str], bool]
-    ) -> list[dict[str, Any]]:
-        """Items for the messages the server does not have yet, in context order."""
+    ) -> list[dict[str, Any]] | None:
+        """Items for the messages the server does not have yet, in context order.
+
+        Returns None when the context holds nothing unseen at all: the frame is a plain
+        "run the LLM" (``LLMRunFrame``), not a sync. An empty list means there were new
+        messages, but all of them are echoes of the session's own turns.
+        """
         items: list[dict[str, Any]] = []
+        unseen = False
         for message in messages:
             if id(message) in self._seen:
                 continue
+            unseen = True
             if _is_placeholder_result(message):
                 continue  # not final yet; looked at again on the next sync
             self._seen[id(message)] = message
@@ -101,7 +109,7 @@ class ContextSync:
                     self._server_replies -= 1
                     continue
             items.extend(message_to_items(cast(Any, message)))
-        return items
+        return items if unseen else None
 
     def _is_user_echo(self, message: dict[str, Any]) -> bool:
         if not self._server_user_texts:

@@ -314,7 +314,11 @@ class RealtimeLLMService(ConnectionOwner):
             await self._act(self._initial_context_outputs(context))
             return True
         items = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
-        if items:
+        if items is None:
+            # Nothing new at all: an explicit "run the LLM" (LLMRunFrame).
+            await self._start_turn_metrics()
+            await self._act(self._session.request_response())
+        elif items:
             for item in items:
                 if item.get("type") == "function_call_output":
                     self._tracer.tool_call_finished(str(item.get("call_id")))
