@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import numpy as np
 from pipecat.frames.frames import (
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -20,7 +21,13 @@ from pipecat.metrics.metrics import LLMUsageMetricsData, TTFBMetricsData
 
 from realtime_llm.pipecat.settings import RealtimeLLMSettings
 from realtime_llm.server import Turn
-from realtime_llm.session_properties import AudioConfig, AudioInput, SessionProperties
+from realtime_llm.session_properties import (
+    AudioConfig,
+    AudioInput,
+    AudioOutput,
+    PCMUFormat,
+    SessionProperties,
+)
 
 from .harness import running_bot, service_for, speech_like, wait_for
 
@@ -110,3 +117,37 @@ async def test_reset_conversation_starts_a_new_session_with_the_history(
         if e["type"] == "conversation.item.create"
     ]
     assert texts == ["Remember 42.", "Noted."]
+
+
+async def test_g711_output_is_played_as_pcm16_at_8khz(make_server: Any) -> None:
+    ulaw = RealtimeLLMSettings(
+        session_properties=SessionProperties(
+            audio=AudioConfig(output=AudioOutput(format=PCMUFormat(type="audio/pcmu")))
+        )
+    )
+    server = await make_server([Turn(user="Hi", reply="Hello over the phone.")])
+    async with running_bot(service_for(server.url, settings=ulaw)) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the reply")
+    wire = b"".join(
+        base64.b64decode(e["delta"])
+        for e in server.sent
+        if e["type"] == "response.output_audio.delta"
+    )
+    frames = bot.down(TTSAudioRawFrame)
+    played = b"".join(f.audio for f in frames)
+    assert {f.sample_rate for f in frames} == {8000}
+    assert len(played) == 2 * len(wire) > 0
+    expected = np.frombuffer(audioop_free_ulaw_decode(wire), dtype="<i2")
+    assert np.array_equal(np.frombuffer(played, dtype="<i2"), expected)
+
+
+def audioop_free_ulaw_decode(data: bytes) -> bytes:
+    """G.711 mu-law expansion written out per the ITU formula (independent of the service)."""
+    out = bytearray()
+    for byte in data:
+        u = ~byte & 0xFF
+        magnitude = ((((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 7)) - 0x84
+        out += (-magnitude if u & 0x80 else magnitude).to_bytes(2, "little", signed=True)
+    return bytes(out)

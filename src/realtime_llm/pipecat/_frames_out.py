@@ -9,7 +9,6 @@ reads is set up by the service's ``__init__``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -42,6 +41,7 @@ from realtime_llm.dialects import Dialect
 from realtime_llm.errors import ErrorClass
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context_sync import ContextSync
+from realtime_llm.pipecat.media import AudioDecoder
 from realtime_llm.pipecat.settings import RealtimeLLMSettings
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
@@ -80,6 +80,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
     _context_sync: ContextSync
     _tracer: SessionTracer
     _output_rate: int
+    _decoder: AudioDecoder
     _reply_has_text: bool
     _awaiting_first_audio: bool
     _current_response: str
@@ -148,7 +149,9 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
             self._awaiting_first_audio = False
             await self.stop_ttfb_metrics()
             self._tracer.response_first_audio(self._current_response, time.monotonic())
-        await self.push_frame(TTSAudioRawFrame(base64.b64decode(o.audio_b64), self._output_rate, 1))
+        await self.push_frame(
+            TTSAudioRawFrame(self._decoder.decode(o.audio_b64), self._output_rate, 1)
+        )
 
     async def _audio_stopped(self, o: out.AudioStopped) -> None:
         await self.push_frame(TTSStoppedFrame())

@@ -17,7 +17,7 @@ from PIL import Image
 from pipecat.audio.resamplers.base_audio_resampler import BaseAudioResampler
 from pipecat.audio.utils import create_stream_resampler, pcm_to_alaw, pcm_to_ulaw
 
-__all__ = ["AudioEncoder", "encode_image"]
+__all__ = ["AudioDecoder", "AudioEncoder", "encode_image"]
 
 AudioFormat = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
 
@@ -60,6 +60,47 @@ class AudioEncoder:
         else:
             audio = await pcm_to_alaw(audio, sample_rate, self.rate, self._resampler(sample_rate))
         return _b64encode(audio).decode("ascii")
+
+
+def _ulaw_table() -> np.ndarray:
+    u = ~np.arange(256, dtype=np.int32) & 0xFF
+    exponent, mantissa = (u >> 4) & 7, u & 0x0F
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(u & 0x80, -magnitude, magnitude).astype("<i2")
+
+
+def _alaw_table() -> np.ndarray:
+    a = np.arange(256, dtype=np.int32) ^ 0x55
+    exponent, mantissa = (a >> 4) & 7, a & 0x0F
+    magnitude = np.where(
+        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0)
+    )
+    return np.where(a & 0x80, magnitude, -magnitude).astype("<i2")
+
+
+class AudioDecoder:
+    """Server audio (base64) to the PCM16 that pipecat frames carry (hot path).
+
+    PCM is one base64 call. G.711 (``audio/pcmu``, ``audio/pcma``) is expanded through a
+    256-entry table, one numpy indexing per chunk.
+    """
+
+    _TABLES = {"audio/pcmu": _ulaw_table(), "audio/pcma": _alaw_table()}
+
+    def __init__(self, audio_format: AudioFormat = "audio/pcm") -> None:
+        self.audio_format: AudioFormat = audio_format
+
+    @property
+    def wire_bytes_per_sample(self) -> int:
+        """Bytes per sample on the wire: 2 for PCM16, 1 for G.711."""
+        return 2 if self.audio_format == "audio/pcm" else 1
+
+    def decode(self, audio_b64: str) -> bytes:
+        data = base64.b64decode(audio_b64)
+        table = self._TABLES.get(self.audio_format)
+        if table is None:
+            return data
+        return table[np.frombuffer(data, dtype=np.uint8)].tobytes()
 
 
 def encode_image(

@@ -47,7 +47,7 @@ from realtime_llm.pipecat._connection_owner import ConnectionOwner
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
 from realtime_llm.pipecat.context_sync import ContextSync
-from realtime_llm.pipecat.media import AudioEncoder, encode_image
+from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
     default_settings,
@@ -148,6 +148,7 @@ class RealtimeLLMService(ConnectionOwner):
         self._receive_task: asyncio.Task[None] | None = None
         self._release_task: asyncio.Task[None] | None = None
         self._audio = AudioEncoder()
+        self._decoder = AudioDecoder()
         self._output_rate = 24000
         self._apply_audio_formats()
 
@@ -402,8 +403,11 @@ class RealtimeLLMService(ConnectionOwner):
         self._audio.rate = int(
             input_format.get("rate") or (24000 if self._audio.audio_format == "audio/pcm" else 8000)
         )
+        output_format = ((wire.get("audio") or {}).get("output") or {}).get("format") or {}
+        self._decoder.audio_format = output_format.get("type", "audio/pcm")
         self._output_rate = props.output_sample_rate
-        self._session.playback.set_format(self._output_rate * 2 / 1000)
+        wire_bytes_per_ms = self._output_rate * self._decoder.wire_bytes_per_sample / 1000
+        self._session.playback.set_format(wire_bytes_per_ms)
 
     def _session_wire(self) -> dict[str, Any]:
         """The session object to send: settings, then instructions and tools on top."""
