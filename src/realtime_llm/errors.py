@@ -5,6 +5,8 @@ Every failure the package reports is one of these::
     RealtimeError
     ├── InvalidSettingsError      bad settings, raised at construction or update time
     ├── ProtocolError             a server event we could not make sense of
+    ├── UnsupportedFeature        the server's dialect cannot do what was asked
+    ├── RequestFailed             the server answered a request (e.g. a retrieve) with an error
     └── ConnectionFailed          the socket could not be opened or was lost
         └── FatalConnectionError  retrying cannot help (bad key, quota, 4xx at upgrade)
 
@@ -24,6 +26,8 @@ __all__ = [
     "InvalidSettingsError",
     "ProtocolError",
     "RealtimeError",
+    "RequestFailed",
+    "UnsupportedFeature",
     "classify_close_code",
     "classify_error",
 ]
@@ -49,6 +53,14 @@ class InvalidSettingsError(RealtimeError, ValueError):
 class ProtocolError(RealtimeError):
     """A server event that does not follow the protocol (logged and skipped, never raised
     out of the receive loop)."""
+
+
+class UnsupportedFeature(RealtimeError):
+    """The server's dialect cannot do what was asked (e.g. retrieve an item on xAI)."""
+
+
+class RequestFailed(RealtimeError, RuntimeError):
+    """The server answered a request with an error, or the connection went before it did."""
 
 
 class ConnectionFailed(RealtimeError):
@@ -120,9 +132,13 @@ _TRANSIENT_CLOSE_CODES = frozenset({1005, 1006, 1011, 1012, 1013})
 
 
 def classify_close_code(code: int | None, reason: str = "") -> ErrorClass:
-    """Classify a WebSocket close: 1001 with the duration message is the session limit."""
+    """Classify a WebSocket close the server made (closes we make never get here).
+
+    1000 and 1001 with the duration message end the session; other 1001s and the
+    transient codes are worth a retry; everything else (1008 policy, 4xxx...) is fatal.
+    """
     if code == 1000:
-        return ErrorClass.BENIGN
+        return ErrorClass.SESSION_END  # the server ended the session: a bot wants a new one
     if code == 1001:
         return ErrorClass.SESSION_END if "duration" in reason.lower() else ErrorClass.TRANSIENT
     if code is None or code in _TRANSIENT_CLOSE_CODES:

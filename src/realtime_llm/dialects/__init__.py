@@ -13,6 +13,7 @@ from realtime_llm.dialects.local import LocalDialect
 from realtime_llm.dialects.openai import OpenAIDialect
 from realtime_llm.dialects.openai_beta import OpenAIBetaDialect
 from realtime_llm.dialects.xai import XAIDialect
+from realtime_llm.errors import InvalidSettingsError
 
 __all__ = [
     "DIALECTS",
@@ -52,4 +53,6 @@ def get_dialect(dialect: str | Dialect, base_url: str | None = None) -> Dialect:
         return DIALECTS[dialect](base_url)
     except KeyError:
         names = ", ".join(sorted(DIALECTS))
-        raise ValueError(f"unknown dialect {dialect!r}; built-in dialects: {names}") from None
+        raise InvalidSettingsError(
+            "dialect", f"unknown dialect {dialect!r}; built-in dialects: {names}"
+        ) from None

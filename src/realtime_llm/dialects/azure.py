@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from realtime_llm.dialects.base import AuthScheme, Dialect
+from realtime_llm.errors import InvalidSettingsError
 from realtime_llm.protocol.capabilities import Capabilities
 
 __all__ = ["AzureDialect"]
@@ -29,9 +30,9 @@ class AzureDialect(Dialect):
     def __init__(self, base_url: str | None = None, *, entra_token: bool = False) -> None:
         super().__init__(base_url)
         if "YOUR-RESOURCE" in self.base_url:
-            raise ValueError(
-                "the azure dialect needs base_url="
-                "'wss://<resource>.openai.azure.com/openai/v1/realtime'"
+            raise InvalidSettingsError(
+                "base_url",
+                "the azure dialect needs 'wss://<resource>.openai.azure.com/openai/v1/realtime'",
             )
         self.entra_token = entra_token
 

@@ -24,6 +24,7 @@ from realtime_llm.errors import (
     ConnectionFailed,
     ErrorClass,
     FatalConnectionError,
+    RequestFailed,
     classify_close_code,
 )
 from realtime_llm.pipecat._frames_out import FrameOutputs
@@ -108,7 +109,7 @@ class ConnectionOwner(FrameOutputs):
     def _fail_retrievals(self, why: str) -> None:
         for future in self._retrievals.values():
             if not future.done():
-                future.set_exception(RuntimeError(why))
+                future.set_exception(RequestFailed(why))
         self._retrievals.clear()
 
     async def _receive(self, connection: RealtimeConnection) -> None:

@@ -38,7 +38,7 @@ from pipecat.utils.text.base_text_aggregator import TextType
 from pipecat.utils.time import time_now_iso8601
 
 from realtime_llm.dialects import Dialect
-from realtime_llm.errors import ErrorClass
+from realtime_llm.errors import ErrorClass, RequestFailed
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context_sync import ContextSync
 from realtime_llm.pipecat.media import AudioDecoder
@@ -226,7 +226,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         if o.item is not None:
             future.set_result(o.item)
         else:
-            future.set_exception(RuntimeError(f"retrieving {o.item_id} failed: {o.error}"))
+            future.set_exception(RequestFailed(f"retrieving {o.item_id} failed: {o.error}"))
 
     async def _feature_unavailable(self, o: out.FeatureUnavailable) -> None:
         logger.warning(f"{self}: {self._dialect.name} has no {o.feature}; {o.consequence}")

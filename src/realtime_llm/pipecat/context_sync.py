@@ -14,8 +14,7 @@ result): those exist only in the context until we send them.
 * an assistant ``tool_calls`` message whose calls the server made is skipped;
 * a tool result is sent once, when it is final (pipecat writes ``IN_PROGRESS`` first and
   updates the same message in place when the function returns);
-* everything else becomes conversation items, in order;
-* a context with nothing unseen at all is a request to run the model (``LLMRunFrame``).
+* everything else becomes conversation items, in order.
 
 It holds no socket and sends nothing: it returns items, and the session core decides.
 """
@@ -24,13 +23,25 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from realtime_llm.pipecat.context import message_text, message_to_items
 
-__all__ = ["ContextSync"]
+__all__ = ["ContextSync", "SyncResult"]
 
 _PLACEHOLDER_RESULTS = frozenset({"IN_PROGRESS"})
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What a context sync found."""
+
+    items: list[dict[str, Any]]
+    """Conversation items the server does not have yet."""
+    user_echo: bool
+    """A user turn the server transcribed was just recorded: the user aggregator's
+    realtime flush, which never asks for a reply (the server made one already)."""
 
 
 def _normalize(text: str) -> str:
@@ -78,19 +89,13 @@ class ContextSync:
 
     def new_items(
         self, messages: Sequence[Any], server_made_call: Callable[[str], bool]
-    ) -> list[dict[str, Any]] | None:
-        """Items for the messages the server does not have yet, in context order.
-
-        Returns None when the context holds nothing unseen at all: the frame is a plain
-        "run the LLM" (``LLMRunFrame``), not a sync. An empty list means there were new
-        messages, but all of them are echoes of the session's own turns.
-        """
+    ) -> SyncResult:
+        """Items for the messages the server does not have yet, in context order."""
         items: list[dict[str, Any]] = []
-        unseen = False
+        user_echo = False
         for message in messages:
             if id(message) in self._seen:
                 continue
-            unseen = True
             if _is_placeholder_result(message):
                 continue  # not final yet; looked at again on the next sync
             self._seen[id(message)] = message
@@ -99,6 +104,7 @@ class ContextSync:
                 continue
             role = message.get("role")
             if role == "user" and self._is_user_echo(message):
+                user_echo = True
                 continue
             if role == "assistant":
                 calls = message.get("tool_calls") or []
@@ -109,7 +115,7 @@ class ContextSync:
                     self._server_replies -= 1
                     continue
             items.extend(message_to_items(cast(Any, message)))
-        return items if unseen else None
+        return SyncResult(items, user_echo)
 
     def _is_user_echo(self, message: dict[str, Any]) -> bool:
         if not self._server_user_texts:

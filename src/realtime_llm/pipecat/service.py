@@ -42,6 +42,7 @@ from pipecat.utils.types import is_given
 from realtime_llm.dialects import Dialect, get_dialect
 from realtime_llm.errors import (
     InvalidSettingsError,
+    UnsupportedFeature,
 )
 from realtime_llm.pipecat._connection_owner import ConnectionOwner
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
@@ -56,6 +57,7 @@ from realtime_llm.pipecat.settings import (
 )
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
+from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport import RealtimeConnection
 from realtime_llm.transport.reconnect import ReconnectPolicy
@@ -129,7 +131,16 @@ class RealtimeLLMService(ConnectionOwner):
         store = default_settings()
         if settings is not None:
             store.apply_update(settings)
+            for name in unsupported_fields(settings.given_fields()):
+                logger.warning(f"setting {name!r} is not supported by the realtime API; ignored")
         store.validate()
+        props = store.session_properties
+        text_only = isinstance(props, SessionProperties) and props.output_modalities == ["text"]
+        if text_only and not self._dialect.capabilities.supports_text_only_output:
+            raise InvalidSettingsError(
+                "session_properties.output_modalities",
+                f"dialect {self._dialect.name!r} cannot reply in text only",
+            )
         super().__init__(settings=store, **kwargs)
         self._api_key = api_key
         self._audio_paused = start_audio_paused
@@ -183,15 +194,20 @@ class RealtimeLLMService(ConnectionOwner):
 
     def set_video_frame_detail(self, detail: VideoDetail) -> None:
         if detail not in ("auto", "low", "high"):
-            raise ValueError(f"video_frame_detail must be auto, low or high, not {detail!r}")
+            raise InvalidSettingsError(
+                "video_frame_detail", f"must be auto, low or high, not {detail!r}"
+            )
         self._video_detail = detail
 
     async def retrieve_conversation_item(self, item_id: str) -> Mapping[str, Any]:
         """The server's copy of a conversation item (concurrent callers share one request).
 
         Raises:
-            RuntimeError: the server answered with an error, or there is no connection.
+            RequestFailed: the server answered with an error, or the connection went.
+            UnsupportedFeature: the dialect has no ``conversation.item.retrieve``.
         """
+        if not self._dialect.capabilities.supports_retrieve:
+            raise UnsupportedFeature(f"{self._dialect.name} cannot retrieve conversation items")
         future = self._retrievals.get(item_id)
         if future is None:
             future = asyncio.get_running_loop().create_future()
@@ -314,17 +330,20 @@ class RealtimeLLMService(ConnectionOwner):
             await self._start_turn_metrics()
             await self._act(self._initial_context_outputs(context))
             return True
-        items = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
-        if items is None:
-            # Nothing new at all: an explicit "run the LLM" (LLMRunFrame).
-            await self._start_turn_metrics()
-            await self._act(self._session.request_response())
-        elif items:
-            for item in items:
+        synced = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
+        if synced.items:
+            for item in synced.items:
                 if item.get("type") == "function_call_output":
                     self._tracer.tool_call_finished(str(item.get("call_id")))
             await self._start_turn_metrics()
-            await self._act([*self._session.create_items(items), *self._session.request_response()])
+            outputs = self._session.create_items(synced.items)
+            await self._act([*outputs, *self._session.request_response()])
+        elif not synced.user_echo and not self._session.response_active:
+            # Nothing to send and no user turn just recorded: an explicit "run the LLM"
+            # (LLMRunFrame). While a reply is coming (both aggregators push the context
+            # after a tool result), it is only an echo of the push that asked for it.
+            await self._start_turn_metrics()
+            await self._act(self._session.request_response())
         return True
 
     def _initial_context_outputs(self, context: LLMContext) -> list[out.Output]:

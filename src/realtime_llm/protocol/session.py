@@ -257,7 +257,10 @@ class RealtimeSession:
         self._response_requested_event = event_id
         event: dict[str, Any] = {"type": "response.create", "event_id": event_id}
         if response:
-            event["response"] = dict(response)
+            params = dict(response)
+            if not self.capabilities.response_create_takes_modalities:
+                params.pop("output_modalities", None)  # the session's modalities apply
+            event["response"] = params
         return [Send(event)]
 
     def interrupt(self, now: float) -> list[Output]:
