@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from typing import Any
 
 from pipecat.frames.frames import (
@@ -12,6 +14,7 @@ from pipecat.frames.frames import (
 )
 
 from realtime_llm.server import Turn
+from realtime_llm.transport.reconnect import ReconnectPolicy
 
 from .harness import client_events, running_bot, service_for, speech_like, wait_for
 
@@ -99,4 +102,37 @@ async def test_transient_server_error_starts_a_fresh_session(make_server: Any) -
         )
         await server.wait_for_received("session.update", count=2)
         assert bot.service.is_usable
+    assert len(bot.up(ErrorFrame)) == 1
+
+
+async def test_first_connect_is_retried_until_the_server_is_up(make_server: Any) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"ws://127.0.0.1:{port}/v1/realtime"
+    started: list[Any] = []
+
+    async def start_server_late() -> None:
+        await asyncio.sleep(0.3)
+        started.append(await make_server(port=port))
+
+    late = asyncio.create_task(start_server_late())
+    async with running_bot(service_for(url)) as bot:
+        await late
+        await started[0].wait_for_sent("session.updated")
+        assert bot.service.is_usable
+    assert not bot.up(ErrorFrame)
+
+
+async def test_nothing_to_connect_to_is_reported_once() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    service = service_for(
+        f"ws://127.0.0.1:{port}/v1/realtime",
+        reconnect_policy=ReconnectPolicy(max_attempts=2, base_delay_s=0.05),
+    )
+    async with running_bot(service) as bot:
+        await wait_for(lambda: bot.up(ErrorFrame), what="the ErrorFrame")
+        assert not bot.service.is_usable
     assert len(bot.up(ErrorFrame)) == 1

@@ -65,15 +65,28 @@ class ConnectionOwner(FrameOutputs):
         await self._disconnect()
 
     async def _connect(self) -> bool:
-        """Open a connection and configure the session; errors become ErrorFrames."""
+        """Open a connection and configure the session, retrying transient failures.
+
+        Errors become one ErrorFrame: fatal ones at once, transient ones when the
+        reconnect policy gives up.
+        """
         self._closing = False
-        try:
-            await self._open()
-        except ConnectionFailed as exc:
-            fatal = isinstance(exc, FatalConnectionError)
-            await self._report_error(str(exc), ErrorClass.FATAL if fatal else ErrorClass.TRANSIENT)
-            return False
-        return True
+        failure: ConnectionFailed | None = None
+        for delay in (
+            self._reconnect_policy.delays() if self._reconnect_policy.max_attempts else [0.0]
+        ):
+            await asyncio.sleep(delay)
+            try:
+                await self._open()
+                return True
+            except FatalConnectionError as exc:
+                await self._report_error(str(exc), ErrorClass.FATAL)
+                return False
+            except ConnectionFailed as exc:
+                failure = exc
+                logger.warning(f"{self}: cannot connect yet: {exc}")
+        await self._report_error(str(failure), ErrorClass.FATAL)
+        return False
 
     async def _open(self) -> None:
         """Open a connection, configure the session and start receiving (raises on failure)."""
