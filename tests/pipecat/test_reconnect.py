@@ -13,6 +13,8 @@ from pipecat.frames.frames import (
     TranscriptionFrame,
 )
 
+from realtime_llm import RealtimeLLMService
+from realtime_llm.dialects import LocalDialect
 from realtime_llm.server import Turn
 from realtime_llm.transport.reconnect import ReconnectPolicy
 
@@ -136,3 +138,25 @@ async def test_nothing_to_connect_to_is_reported_once() -> None:
         await wait_for(lambda: bot.up(ErrorFrame), what="the ErrorFrame")
         assert not bot.service.is_usable
     assert len(bot.up(ErrorFrame)) == 1
+
+
+class ShortSessions(LocalDialect):
+    """A server whose sessions last one second: renewal must happen before the limit."""
+
+    name = "short"
+    session_limit_s = 1.0
+
+
+async def test_session_is_renewed_quietly_before_the_time_limit(make_server: Any) -> None:
+    server = await make_server([Turn(user="Hi", reply="Hello.")])
+    service = RealtimeLLMService(dialect=ShortSessions(server.url))
+    async with running_bot(service) as bot:
+        await _first_turn(bot, server)
+        await server.wait_for_received("session.update", count=2, timeout=3)
+        await wait_for(lambda: server.connections == 1, what="one connection")
+        replayed = client_events(server, "conversation.item.create")
+        assert [e["item"]["role"] for e in replayed] == ["user", "assistant"]
+        assert bot.service.is_usable
+    assert not bot.up(ErrorFrame)
+    # The server never had to end a session itself.
+    assert not [e for e in server.sent if e["type"] == "error"]

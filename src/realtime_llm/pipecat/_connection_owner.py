@@ -43,6 +43,8 @@ class ConnectionOwner(FrameOutputs):
     _receive_task: asyncio.Task[None] | None
     _reconnect_policy: ReconnectPolicy
     _closing: bool
+    _renewal_task: asyncio.Task[None] | None
+    _user_speaking: bool
 
     def _session_wire(self) -> dict[str, Any]:
         """The session object to configure (the service's settings, tools, instructions)."""
@@ -103,9 +105,39 @@ class ConnectionOwner(FrameOutputs):
         if self._dialect.configure_on == "connect":
             await self._act(self._session.server_ready_for_configuration())
         self._receive_task = self.create_task(self._receive(connection), name="realtime-receive")
+        self._schedule_renewal()
+
+    def _schedule_renewal(self) -> None:
+        """Renew the session at a quiet moment before the server's time limit ends it."""
+        limit = self._dialect.session_limit_s
+        if self._renewal_task is not None and not self._renewal_task.done():
+            self._renewal_task.cancel()
+        self._renewal_task = None
+        if limit:
+            margin = min(120.0, 0.2 * limit)
+            self._renewal_task = self.create_task(
+                self._renew_before_limit(limit - margin, margin), name="realtime-renewal"
+            )
+
+    async def _renew_before_limit(self, after_s: float, margin_s: float) -> None:
+        await asyncio.sleep(after_s)
+        deadline = time.monotonic() + margin_s / 2
+        while not self._quiet() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        logger.info(f"{self}: renewing the realtime session before its time limit")
+        self._renewal_task = None  # this task is about to be replaced, not cancelled
+        await self._server_asked_to_reconnect("session renewal", ErrorClass.SESSION_END)
+
+    def _quiet(self) -> bool:
+        """No reply on its way or playing, and the user is not talking."""
+        session = self._session
+        return not (session.response_active or session.playback.item_id or self._user_speaking)
 
     async def _disconnect(self) -> None:
         self._closing = True
+        if self._renewal_task is not None:
+            await self.cancel_task(self._renewal_task)
+            self._renewal_task = None
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
@@ -147,7 +179,7 @@ class ConnectionOwner(FrameOutputs):
             message = f"the realtime connection closed ({detail.strip()})"
             await self._report_error(message, ErrorClass.FATAL)
             return
-        logger.warning(f"{self}: realtime connection lost ({detail.strip()}); reconnecting")
+        logger.warning(f"{self}: realtime connection ended ({detail.strip()}); reconnecting")
         for attempt, delay in enumerate(self._reconnect_policy.delays(), start=1):
             await asyncio.sleep(delay)
             if self._closing:
@@ -172,10 +204,12 @@ class ConnectionOwner(FrameOutputs):
     async def _on_transient_server_error(self, detail: str) -> None:
         self.create_task(self._server_asked_to_reconnect(detail), name="realtime-reconnect")
 
-    async def _server_asked_to_reconnect(self, detail: str) -> None:
-        """A transient server error on a live socket: drop it and start a fresh session."""
+    async def _server_asked_to_reconnect(
+        self, detail: str, error_class: ErrorClass = ErrorClass.TRANSIENT
+    ) -> None:
+        """Drop a live socket on purpose and start a fresh session with the conversation."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
         await connection.close()
-        await self._connection_lost(ErrorClass.TRANSIENT, detail)
+        await self._connection_lost(error_class, detail)

@@ -87,6 +87,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
     _conversation_started: bool
     _retrievals: dict[str, asyncio.Future[Mapping[str, Any]]]
     _release_task: asyncio.Task[None] | None
+    _user_speaking: bool
 
     @property
     def _props(self) -> SessionProperties:
@@ -173,10 +174,12 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         await self.push_frame(LLMTextFrame(o.text))
 
     async def _user_speech_started(self, o: out.UserSpeechStarted) -> None:
+        self._user_speaking = True
         await self.broadcast_frame(UserStartedSpeakingFrame)
         await self.broadcast_interruption()  # type: ignore[no-untyped-call]
 
     async def _user_speech_stopped(self, o: out.UserSpeechStopped) -> None:
+        self._user_speaking = False
         await self._start_turn_metrics()
         await self.broadcast_frame(UserStoppedSpeakingFrame)
 

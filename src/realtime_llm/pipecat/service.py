@@ -152,6 +152,8 @@ class RealtimeLLMService(ConnectionOwner):
 
         self._reconnect_policy = reconnect_policy or ReconnectPolicy()
         self._closing = False
+        self._renewal_task: asyncio.Task[None] | None = None
+        self._user_speaking = False
         self._session = RealtimeSession(
             self._dialect.capabilities, classify=self._dialect.classify_error
         )
