@@ -407,3 +407,26 @@ def test_unsupported_update_is_still_stored() -> None:
 def test_what_a_change_needs(changed: set[str], update: bool, reconnect: bool) -> None:
     assert session_update_needed(changed) is update
     assert reconnect_needed(changed) is reconnect
+
+
+def test_from_mapping_moves_flat_legacy_keys_to_their_ga_place() -> None:
+    delta = RealtimeLLMSettings.from_mapping(
+        {
+            "voice": "verse",
+            "turn_detection": None,
+            "input_audio_transcription": {"model": "whisper-1"},
+            "modalities": ["audio", "text"],
+            "output_audio_format": "g711_ulaw",
+            "max_response_output_tokens": 200,
+        }
+    )
+    assert delta.extra == {}
+    props = delta.session_properties
+    assert isinstance(props, SessionProperties)
+    wire = props.to_wire()
+    assert wire["audio"]["output"]["voice"] == "verse"
+    assert wire["audio"]["output"]["format"] == {"type": "audio/pcmu"}
+    assert wire["audio"]["input"]["turn_detection"] is None
+    assert wire["audio"]["input"]["transcription"] == {"model": "whisper-1"}
+    assert wire["output_modalities"] == ["audio"]
+    assert wire["max_output_tokens"] == 200

@@ -174,8 +174,11 @@ class RealtimeLLMSettings(LLMSettings):
         Settings fields (``model`` always among them) go to the top level; keys of the
         session object (``instructions``, ``audio``, ``tools``...) go into a nested
         ``session_properties`` (merged into one given under that key); a wire-style
-        ``"type": "realtime"`` is dropped. Anything else lands in ``extra`` and is
-        logged as a warning by name: a typo must not vanish silently.
+        ``"type": "realtime"`` is dropped. The flat keys of the beta protocol and of older
+        pipecat code (``voice``, ``turn_detection``, ``input_audio_transcription``,
+        ``modalities``, ``input_audio_format``...) are moved to their GA place. Anything
+        else lands in ``extra`` and is logged as a warning by name: a typo must not vanish
+        silently.
         """
         top_names = {f.name for f in fields(cls)} - {"extra"}
         session_names = set(SessionProperties.model_fields) - {"model"}
@@ -190,6 +193,9 @@ class RealtimeLLMSettings(LLMSettings):
                 session[name] = value
             elif name == "type" and value == "realtime":
                 continue
+            elif name in _FLAT_KEYS:
+                path, convert = _FLAT_KEYS[name]
+                _set_path(session, path, convert(value))
             else:
                 unknown[key] = value
         if "session_properties" in top:
@@ -206,6 +212,45 @@ class RealtimeLLMSettings(LLMSettings):
         instance = cls(**top)
         instance.extra = unknown
         return instance
+
+
+_FORMATS = {
+    "pcm16": {"type": "audio/pcm", "rate": 24000},
+    "g711_ulaw": {"type": "audio/pcmu"},
+    "g711_alaw": {"type": "audio/pcma"},
+}
+
+
+def _format(value: Any) -> Any:
+    return _FORMATS.get(value, value) if isinstance(value, str) else value
+
+
+def _modalities(value: Any) -> Any:
+    return ["text"] if list(value) == ["text"] else ["audio"]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_FLAT_KEYS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "voice": (("audio", "output", "voice"), _same),
+    "speed": (("audio", "output", "speed"), _same),
+    "output_audio_format": (("audio", "output", "format"), _format),
+    "input_audio_format": (("audio", "input", "format"), _format),
+    "turn_detection": (("audio", "input", "turn_detection"), _same),
+    "input_audio_transcription": (("audio", "input", "transcription"), _same),
+    "input_audio_noise_reduction": (("audio", "input", "noise_reduction"), _same),
+    "modalities": (("output_modalities",), _modalities),
+    "max_response_output_tokens": (("max_output_tokens",), _same),
+}
+"""Flat (beta / older pipecat) session keys -> where GA keeps them, and how to convert."""
+
+
+def _set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
 
 
 def _suggestions(unknown: Iterable[str], known: set[str]) -> str:
