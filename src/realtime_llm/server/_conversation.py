@@ -18,7 +18,11 @@ from ._audio import BYTES_PER_MS, b64decode, b64encode, decode_to_pcm16, pcm_ms
 from ._schema import Problem, join
 from ._wire import IdGenerator
 
-__all__ = ["Conversation", "Entry"]
+__all__ = ["MAX_RETAINED_AUDIO_BYTES", "Conversation", "Entry"]
+
+MAX_RETAINED_AUDIO_BYTES = 5 * 60 * 1000 * BYTES_PER_MS
+"""Audio kept for ``conversation.item.retrieved``: the newest five minutes. Older items
+keep their length (truncation rules, usage) but answer a retrieve without audio."""
 
 
 @dataclass
@@ -28,13 +32,25 @@ class Entry:
     item: dict[str, Any]
     audio: dict[int, bytearray] = field(default_factory=dict)
     heard: dict[int, str] = field(default_factory=dict)
+    released: dict[int, int] = field(default_factory=dict)
+    """Byte lengths of audio no longer kept (see ``Conversation.release_old_audio``)."""
 
     @property
     def id(self) -> str:
         return str(self.item["id"])
 
     def audio_ms(self, index: int) -> float:
-        return pcm_ms(len(self.audio.get(index, b"")))
+        pcm = self.audio.get(index)
+        return pcm_ms(len(pcm) if pcm is not None else self.released.get(index, 0))
+
+    def audio_bytes(self) -> int:
+        return sum(len(pcm) for pcm in self.audio.values())
+
+    def release_audio(self) -> None:
+        """Forget the audio bytes, keep their length (for truncation rules and usage)."""
+        for index, pcm in self.audio.items():
+            self.released[index] = len(pcm)
+        self.audio.clear()
 
     def wire(self, *, with_audio: bool = False) -> dict[str, Any]:
         """The item as events show it (``with_audio`` for ``conversation.item.retrieved``)."""
@@ -129,6 +145,7 @@ class Conversation:
             )
         self._order.insert(position, entry.id)
         self._entries[entry.id] = entry
+        self.release_old_audio()
         return None
 
     def delete(self, item_id: str) -> bool:
@@ -178,5 +195,26 @@ class Conversation:
         kept = int(len(spoken) * audio_end_ms / duration) if duration else 0
         entry.heard[content_index] = spoken[:kept]
         part["transcript"] = ""
-        del entry.audio[content_index][audio_end_ms * BYTES_PER_MS :]
+        if content_index in entry.audio:
+            del entry.audio[content_index][audio_end_ms * BYTES_PER_MS :]
+        else:
+            entry.released[content_index] = audio_end_ms * BYTES_PER_MS
         return None
+
+    def release_old_audio(self, keep_bytes: int = MAX_RETAINED_AUDIO_BYTES) -> None:
+        """Keep the audio of the newest items only, so a long session stays bounded.
+
+        Walks from the newest item back and releases the audio of every item past the
+        budget; it stops at the first item already released (all older ones are too),
+        so each call costs only the items still holding audio.
+        """
+        kept = 0
+        for item_id in reversed(self._order):
+            entry = self._entries[item_id]
+            if not entry.audio:
+                if entry.released:
+                    break
+                continue
+            kept += entry.audio_bytes()
+            if kept > keep_bytes:
+                entry.release_audio()

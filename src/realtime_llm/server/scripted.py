@@ -18,8 +18,8 @@ When the script runs out the engine keeps answering with ``fallback`` (and trans
 
 from __future__ import annotations
 
-import copy
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +58,7 @@ class ScriptedEngine:
         *,
         fallback: str = "I have nothing more to say.",
         synthesizer: Callable[[str], bytes] = tone_synthesize,
+        keep_requests: int = 8,
     ) -> None:
         self.turns: list[Turn] = [t if isinstance(t, Turn) else Turn(*t) for t in turns]
         self.fallback = fallback
@@ -65,8 +66,11 @@ class ScriptedEngine:
         self._lock = threading.Lock()
         self._heard = 0  # next turn whose ``user`` text a commit will get
         self._replied = 0  # next turn whose reply a response will get
-        self.requests: list[tuple[list[dict[str, Any]], ResponseContext]] = []
-        """Every ``respond`` call: a copy of the conversation and its context."""
+        self.requests: deque[tuple[list[dict[str, Any]], ResponseContext]] = deque(
+            maxlen=keep_requests
+        )
+        """The last ``keep_requests`` ``respond`` calls: a copy of the conversation and its
+        context each (bounded, so a long session does not keep every copy)."""
 
     @property
     def exhausted(self) -> bool:
@@ -85,7 +89,8 @@ class ScriptedEngine:
 
     def respond(self, conversation: Sequence[Mapping[str, Any]], context: ResponseContext) -> Reply:
         with self._lock:
-            self.requests.append(([copy.deepcopy(dict(i)) for i in conversation], context))
+            # The server hands each call fresh copies of its items: no need to copy again.
+            self.requests.append(([dict(i) for i in conversation], context))
             if self._replied >= len(self.turns):
                 return Reply.say(self.fallback)
             turn = self.turns[self._replied]
