@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from _server_process import local_server_process
 from loguru import logger
 from pipecat.frames.frames import EndFrame, Frame, InputAudioRawFrame, TTSStoppedFrame
 from pipecat.pipeline.pipeline import Pipeline
@@ -106,12 +104,6 @@ async def one_session(make: Callable[[str], Any], url: str, cycles: int) -> tupl
     return cpu, wall
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=10)
@@ -119,42 +111,16 @@ def main() -> int:
     args = parser.parse_args()
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "realtime_llm.server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--engine",
-            "scripted-echo",
-            "--fallback",
-            REPLY,
-            "--chunk-interval",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    try:
-        assert server.stdout is not None
-        server.stdout.readline()  # the URL line: the server is up
-        url = f"ws://127.0.0.1:{port}/v1/realtime"
-        services = {
-            "pipecat": pipecats,
-            "realtime_llm": ours,
-            "realtime_llm*": ours_consuming_audio,
-        }
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name in services}
+    services = {
+        "pipecat": pipecats,
+        "realtime_llm": ours,
+        "realtime_llm*": ours_consuming_audio,
+    }
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in services}
+    with local_server_process(REPLY) as server:
         for _ in range(args.rounds):
             for name, make in services.items():
-                results[name].append(asyncio.run(one_session(make, url, args.cycles)))
-    finally:
-        server.terminate()
-        server.wait(5)
+                results[name].append(asyncio.run(one_session(make, server.url, args.cycles)))
     base_cpu = statistics.median(c for c, _ in results["pipecat"])
     print(f"{args.cycles} turns x {args.rounds} rounds; median client CPU seconds per session")
     print(f"{'service':<14}{'cpu s':>8}{'wall s':>8}{'cpu ratio':>11}")

@@ -16,13 +16,12 @@ import argparse
 import asyncio
 import math
 import resource
-import socket
 import struct
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _server_process import local_server_process
 from loguru import logger
 from pipecat.frames.frames import EndFrame, Frame, InputAudioRawFrame, TTSStoppedFrame
 from pipecat.pipeline.pipeline import Pipeline
@@ -110,38 +109,9 @@ def main() -> int:
     args = parser.parse_args()
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "realtime_llm.server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--engine",
-            "scripted-echo",
-            "--fallback",
-            "Okay.",
-            "--chunk-interval",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert server.stdout is not None
-        server.stdout.readline()
-        url = f"ws://127.0.0.1:{port}/v1/realtime"
-        print(
-            f"{args.minutes:.0f} min of audio in {args.turn_s:.0f} s turns, faster than real time"
-        )
-        samples = asyncio.run(run(args.minutes, args.turn_s, server.pid, url))
-    finally:
-        server.terminate()
-        server.wait(5)
+    print(f"{args.minutes:.0f} min of audio in {args.turn_s:.0f} s turns, faster than real time")
+    with local_server_process("Okay.") as server:
+        samples = asyncio.run(run(args.minutes, args.turn_s, server.pid, server.url))
     first, last = samples[0], samples[-1]
     print(
         f"peak RSS growth from {first[0]:.0f} to {last[0]:.0f} min: "
