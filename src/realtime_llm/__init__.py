@@ -24,6 +24,8 @@ from realtime_llm.errors import (
     InvalidSettingsError,
     ProtocolError,
     RealtimeError,
+    RequestFailed,
+    UnsupportedFeature,
 )
 from realtime_llm.session_properties import SessionProperties
 
@@ -42,7 +44,9 @@ __all__ = [
     "RealtimeError",
     "RealtimeLLMService",
     "RealtimeLLMSettings",
+    "RequestFailed",
     "SessionProperties",
+    "UnsupportedFeature",
 ]
 
 __version__ = "0.1.0"

@@ -56,7 +56,7 @@ class ProtocolError(RealtimeError):
 
 
 class UnsupportedFeature(RealtimeError):
-    """The server's dialect cannot do what was asked (e.g. retrieve an item on xAI)."""
+    """The server's dialect cannot do what was asked (e.g. retrieve on a server without it)."""
 
 
 class RequestFailed(RealtimeError, RuntimeError):

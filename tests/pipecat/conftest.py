@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
+from loguru import logger
 
 from realtime_llm.server import LocalRealtimeServer, ScriptedEngine
 
@@ -32,3 +33,12 @@ async def make_server() -> AsyncIterator[ServerFactory]:
         dialect = server.dialect.name
         assert assert_client_events_valid(server.received, dialect) > 0
         assert assert_server_events_valid(server.sent, dialect) > 0
+
+
+@pytest.fixture
+def warnings_logged() -> Iterator[list[str]]:
+    """Messages loguru logs at WARNING or above while the test runs."""
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(str(m.record["message"])), level="WARNING")
+    yield messages
+    logger.remove(sink)

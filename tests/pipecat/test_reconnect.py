@@ -160,3 +160,16 @@ async def test_session_is_renewed_quietly_before_the_time_limit(make_server: Any
     assert not bot.up(ErrorFrame)
     # The server never had to end a session itself.
     assert not [e for e in server.sent if e["type"] == "error"]
+
+
+async def test_no_renewal_when_reconnecting_is_turned_off(make_server: Any) -> None:
+    server = await make_server()
+    service = RealtimeLLMService(
+        dialect=ShortSessions(server.url), reconnect_policy=ReconnectPolicy(max_attempts=0)
+    )
+    async with running_bot(service) as bot:
+        await server.wait_for_sent("session.updated")
+        await asyncio.sleep(1.2)  # past the renewal point (0.8 s) of a 1 s session
+        assert len(client_events(server, "session.update")) == 1
+        assert bot.service.is_usable
+    assert not bot.up(ErrorFrame)

@@ -121,3 +121,13 @@ async def test_messages_append_straight_to_the_service(make_server: Any) -> None
     items = client_events(server, "conversation.item.create")
     assert [i["item"]["content"][0]["text"] for i in items] == ["Hi!"]
     assert len(client_events(server, "response.create")) == 1
+
+
+async def test_unsupported_settings_set_to_none_are_not_warned_about(
+    warnings_logged: list[str],
+) -> None:
+    RealtimeLLMService(dialect="local", settings=RealtimeLLMSettings(temperature=None))
+    RealtimeLLMService(dialect="local", settings=RealtimeLLMSettings(top_p=0.5))
+    assert [m for m in warnings_logged if "not supported" in m] == [
+        "setting 'top_p' is not supported by the realtime API; ignored"
+    ]

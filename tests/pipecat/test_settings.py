@@ -430,3 +430,20 @@ def test_from_mapping_moves_flat_legacy_keys_to_their_ga_place() -> None:
     assert wire["audio"]["input"]["transcription"] == {"model": "whisper-1"}
     assert wire["output_modalities"] == ["audio"]
     assert wire["max_output_tokens"] == 200
+
+
+def test_from_mapping_merges_flat_and_nested_keys_in_any_order_without_mutating() -> None:
+    nested = {"audio": {"input": {"turn_detection": None}}}
+    given = {"voice": "verse", **nested}
+    delta = RealtimeLLMSettings.from_mapping(given)
+    props = delta.session_properties
+    assert isinstance(props, SessionProperties)
+    wire = props.to_wire()
+    assert wire["audio"]["output"]["voice"] == "verse"
+    assert wire["audio"]["input"]["turn_detection"] is None
+    assert nested == {"audio": {"input": {"turn_detection": None}}}  # the caller's dict
+
+
+def test_from_mapping_hints_know_the_flat_keys(warnings_logged: list[str]) -> None:
+    RealtimeLLMSettings.from_mapping({"turn_detecton": None})
+    assert any("'turn_detecton' -> 'turn_detection'" in m for m in warnings_logged)

@@ -113,7 +113,7 @@ class ConnectionOwner(FrameOutputs):
         if self._renewal_task is not None and not self._renewal_task.done():
             self._renewal_task.cancel()
         self._renewal_task = None
-        if limit:
+        if limit and self._reconnect_policy.should_reconnect(ErrorClass.SESSION_END):
             margin = min(120.0, 0.2 * limit)
             self._renewal_task = self.create_task(
                 self._renew_before_limit(limit - margin, margin), name="realtime-renewal"

@@ -97,8 +97,8 @@ class RealtimeLLMService(ConnectionOwner):
             5 attempts with exponential backoff; ``ReconnectPolicy(max_attempts=0)``
             never reconnects).
         forward_input_audio: pass input audio frames on downstream (for recorders placed
-            after the service). False saves one frame hop per 20 ms of audio, about a
-            sixth of the service's CPU (``benchmarks/cpu_per_session.py``).
+            after the service). False saves one frame hop per 20 ms of audio (measured in
+            ``benchmarks/cpu_per_session.py``).
     """
 
     Settings = RealtimeLLMSettings
@@ -131,16 +131,11 @@ class RealtimeLLMService(ConnectionOwner):
         store = default_settings()
         if settings is not None:
             store.apply_update(settings)
-            for name in unsupported_fields(settings.given_fields()):
+            given = {k for k, v in settings.given_fields().items() if v is not None}
+            for name in unsupported_fields(given):
                 logger.warning(f"setting {name!r} is not supported by the realtime API; ignored")
         store.validate()
-        props = store.session_properties
-        text_only = isinstance(props, SessionProperties) and props.output_modalities == ["text"]
-        if text_only and not self._dialect.capabilities.supports_text_only_output:
-            raise InvalidSettingsError(
-                "session_properties.output_modalities",
-                f"dialect {self._dialect.name!r} cannot reply in text only",
-            )
+        self._check_capabilities(store)
         super().__init__(settings=store, **kwargs)
         self._api_key = api_key
         self._audio_paused = start_audio_paused
@@ -394,9 +389,20 @@ class RealtimeLLMService(ConnectionOwner):
 
     # -- settings -------------------------------------------------------------------------
 
+    def _check_capabilities(self, settings: RealtimeLLMSettings) -> None:
+        """Settings the dialect cannot honour fail here, naming the field."""
+        props = settings.session_properties
+        text_only = isinstance(props, SessionProperties) and props.output_modalities == ["text"]
+        if text_only and not self._dialect.capabilities.supports_text_only_output:
+            raise InvalidSettingsError(
+                "session_properties.output_modalities",
+                f"dialect {self._dialect.name!r} cannot reply in text only",
+            )
+
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         if isinstance(delta, RealtimeLLMSettings):
             delta.validate()
+            self._check_capabilities(delta)
         changed = await super()._update_settings(delta)
         for name in unsupported_fields(changed):
             logger.warning(f"{self}: setting {name!r} is not supported by the realtime API")

@@ -32,6 +32,7 @@ at construction and in ``apply_update`` (before anything changes).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -185,19 +186,21 @@ class RealtimeLLMSettings(LLMSettings):
         top: dict[str, Any] = {}
         session: dict[str, Any] = {}
         unknown: dict[str, Any] = {}
+        flat: dict[str, Any] = {}
         for key, value in settings.items():
             name = cls._aliases.get(key, key)
             if name in top_names:
                 top[name] = value
             elif name in session_names:
-                session[name] = value
+                session[name] = copy.deepcopy(value)  # never write into the caller's dicts
             elif name == "type" and value == "realtime":
                 continue
             elif name in _FLAT_KEYS:
                 path, convert = _FLAT_KEYS[name]
-                _set_path(session, path, convert(value))
+                _set_path(flat, path, convert(value))
             else:
                 unknown[key] = value
+        session = _deep_merge(session, flat)  # flat keys win over nested ones, in any order
         if "session_properties" in top:
             top["session_properties"] = SessionProperties.from_mapping(top["session_properties"])
         if session:
@@ -207,7 +210,8 @@ class RealtimeLLMSettings(LLMSettings):
         if unknown:
             logger.warning(
                 f"{cls.__name__}.from_mapping: unknown setting(s) {sorted(unknown)} "
-                f"kept in `extra` and not applied{_suggestions(unknown, top_names | session_names)}"
+                f"kept in `extra` and not applied"
+                f"{_suggestions(unknown, top_names | session_names | set(_FLAT_KEYS))}"
             )
         instance = cls(**top)
         instance.extra = unknown
@@ -245,6 +249,17 @@ _FLAT_KEYS: dict[str, tuple[tuple[str, ...], Any]] = {
     "max_response_output_tokens": (("max_output_tokens",), _same),
 }
 """Flat (beta / older pipecat) session keys -> where GA keeps them, and how to convert."""
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into a copy of ``base``, nested dicts merged key by key."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
