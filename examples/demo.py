@@ -1,25 +1,29 @@
 """Offline demo: a pipecat voice bot with RealtimeLLMService, talking to the local server.
 
-    python examples/demo.py                 # offline, no key
-    python examples/demo.py --openai        # the same bot against OpenAI (needs OPENAI_API_KEY)
+    python examples/demo.py                 # offline, no key (needs the [speech] extra)
+    python examples/demo.py --openai        # the same bot against OpenAI (OPENAI_API_KEY)
 
-It starts the project's local realtime server in-process, runs a real pipecat pipeline
-(user aggregator -> RealtimeLLMService -> reply collector -> assistant aggregator) on a
-spoken question, lets the model call a weather tool, writes the bot's spoken reply to a
-WAV file and prints both sides of the conversation with timings.
+It starts the project's local realtime server in-process with real offline speech (Silero
+VAD, pocketsphinx, eSpeak NG) and runs a real pipecat pipeline (user aggregator ->
+RealtimeLLMService -> bot side -> assistant aggregator). The bot greets, then hears a
+recorded question (``assets/what-is-the-weather-in-paris.wav``, made with the project's
+own speech synthesizer), calls a weather tool and answers. Both sides are printed with
+timings, and the bot's voice is written to a WAV file.
 """
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("LOGURU_LEVEL", "WARNING")  # before pipecat's import-time banner
+
 import argparse
 import asyncio
-import math
-import os
-import struct
 import sys
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
@@ -29,6 +33,7 @@ from pipecat.frames.frames import (
     Frame,
     InputAudioRawFrame,
     LLMFullResponseEndFrame,
+    LLMRunFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
     TTSTextFrame,
@@ -42,9 +47,10 @@ from pipecat.services.llm_service import FunctionCallParams
 from pipecat.workers.runner import WorkerRunner
 
 from realtime_llm import RealtimeLLMService
-from realtime_llm.server import LocalRealtimeServer, ScriptedEngine, ToolCall, Turn
+from realtime_llm.server import LocalRealtimeServer
 
-QUESTION = "What is the weather in Paris?"
+QUESTION_WAV = Path(__file__).parent / "assets" / "what-is-the-weather-in-paris.wav"
+QUESTION = "what is the weather in paris"
 WEATHER = {"paris": "sunny, 21 degrees", "london": "light rain, 14 degrees"}
 WEATHER_TOOL = FunctionSchema(
     name="get_weather",
@@ -55,18 +61,22 @@ WEATHER_TOOL = FunctionSchema(
 
 
 class Transcript:
-    """Both sides of the conversation with timings, and the reply audio."""
+    """Both sides of the conversation with timings, and the bot's audio."""
 
     def __init__(self, started: float) -> None:
         self.started = started
         self.audio = bytearray()
         self.sample_rate = 24000
-        self.replies = 0
-        self.done = asyncio.Event()
+        self.user: list[str] = []
+        self.bot: list[str] = []
+        self.replied = asyncio.Event()
         self.line = ""
 
     def say(self, who: str, text: str) -> None:
-        print(f"\r{time.monotonic() - self.started:6.2f}s  {who}: {text}" + " " * 20, flush=True)
+        print(f"\r{time.monotonic() - self.started:6.2f}s  {who}: {text}" + " " * 24, flush=True)
+
+    def progress(self, text: str) -> None:
+        print(f"\r{time.monotonic() - self.started:6.2f}s  [{text}]" + " " * 24, end="", flush=True)
 
 
 class UserSide(FrameProcessor):
@@ -79,6 +89,7 @@ class UserSide(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, TranscriptionFrame) and direction is FrameDirection.UPSTREAM:
+            self.transcript.user.append(frame.text)
             self.transcript.say("user", frame.text)
         await self.push_frame(frame, direction)
 
@@ -99,46 +110,57 @@ class BotSide(FrameProcessor):
             t.audio += frame.audio
             t.sample_rate = frame.sample_rate
         elif isinstance(frame, LLMFullResponseEndFrame) and t.line.strip():
+            t.bot.append(t.line.strip())
             t.say("bot ", t.line.strip())
             t.line = ""
-            t.replies += 1
-            t.done.set()
+            t.replied.set()
         await self.push_frame(frame, direction)
-
-
-def spoken_question(sample_rate: int) -> bytes:
-    """The user's turn: a voiced sound the server's VAD hears, then silence."""
-    voiced = int(sample_rate * 1.2)
-    samples = (
-        int(6000 * math.sin(2 * math.pi * 180 * i / sample_rate) * math.sin(math.pi * i / voiced))
-        for i in range(voiced)
-    )
-    return struct.pack(f"<{voiced}h", *samples) + bytes(sample_rate * 2)
 
 
 async def get_weather(params: FunctionCallParams) -> None:
     city = str(params.arguments.get("city", "")).lower()
-    await params.result_callback({"city": city, "weather": WEATHER.get(city, "unknown")})
+    await params.result_callback(WEATHER.get(city, "unknown"))
+
+
+def read_question() -> tuple[bytes, int]:
+    with wave.open(str(QUESTION_WAV), "rb") as wav:
+        return wav.readframes(wav.getnframes()), wav.getframerate()
+
+
+async def start_local_server() -> LocalRealtimeServer:
+    try:
+        from realtime_llm.server.speech import SpeechEngine, speech_vad_factory
+
+        engine: Any = SpeechEngine()
+    except ImportError as exc:
+        raise SystemExit(f"{exc}\nInstall it with: pip install -e '.[speech]'") from None
+    server = LocalRealtimeServer(engine, vad_factory=speech_vad_factory, chunk_interval_s=0.02)
+    return await server.start()
+
+
+async def wait_for_reply(transcript: Transcript, timeout: float, what: str) -> bool:
+    transcript.replied.clear()
+    transcript.progress(f"waiting for {what}")
+    try:
+        await asyncio.wait_for(transcript.replied.wait(), timeout)
+        return True
+    except asyncio.TimeoutError:
+        print(f"\nno {what} within {timeout:.0f} s", file=sys.stderr)
+        return False
 
 
 async def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    server: LocalRealtimeServer | None = None
     if args.openai:
         key = os.environ.get("OPENAI_API_KEY")
         if not key:
             print("--openai needs OPENAI_API_KEY in the environment.", file=sys.stderr)
             return 2
         service = RealtimeLLMService(api_key=key)
-        server = None
     else:
-        engine = ScriptedEngine(
-            [
-                Turn(user=QUESTION, reply=ToolCall.of("get_weather", city="Paris")),
-                Turn(reply="In Paris it is sunny, 21 degrees."),
-            ]
-        )
-        server = await LocalRealtimeServer(engine, chunk_interval_s=0.01).start()
-        print(f"local realtime server at {server.url}")
+        server = await start_local_server()
+        print(f"local realtime server (offline speech) at {server.url}")
         service = RealtimeLLMService(dialect="local", base_url=server.url)
 
     service.register_function("get_weather", get_weather)
@@ -153,26 +175,26 @@ async def run(args: argparse.Namespace) -> int:
     await runner.add_workers(worker)
     running = asyncio.create_task(runner.run())
 
-    rate = 16000  # a typical transport rate; the service resamples to the session's 24 kHz
-    audio = spoken_question(rate)
-    chunk = rate * 2 // 50  # 20 ms
-    await asyncio.sleep(0.2)
-    for i in range(0, len(audio), chunk):
-        await worker.queue_frame(InputAudioRawFrame(audio[i : i + chunk], rate, 1))
-        if i % (chunk * 5) == 0:
-            sent_s = (i + chunk) / (rate * 2)
-            elapsed = time.monotonic() - started
-            print(f"\r{elapsed:6.2f}s  [sending the question: {sent_s:3.1f} s of audio]", end="")
-        await asyncio.sleep(0.02 if args.realtime else 0.002)
-    print(f"\r{time.monotonic() - started:6.2f}s  [waiting for the reply]" + " " * 20, end="")
+    ok = True
     try:
-        await asyncio.wait_for(transcript.done.wait(), timeout=args.timeout)
-    except asyncio.TimeoutError:
-        print(f"no reply within {args.timeout:.0f} s", file=sys.stderr)
-    await worker.queue_frame(EndFrame())
-    await running
-    if server is not None:
-        await server.stop()
+        await worker.queue_frame(LLMRunFrame())  # the bot speaks first
+        ok = await wait_for_reply(transcript, args.timeout, "the greeting")
+        # The user asks, as a transport would deliver it: 20 ms frames, then silence.
+        audio, rate = read_question()
+        audio += bytes(rate * 2)  # one second of silence ends the turn
+        chunk = rate * 2 // 50
+        transcript.replied.clear()
+        for i in range(0, len(audio), chunk):
+            await worker.queue_frame(InputAudioRawFrame(audio[i : i + chunk], rate, 1))
+            if i % (chunk * 5) == 0:
+                transcript.progress(f"user speaking: {i / (rate * 2):3.1f} s of audio")
+            await asyncio.sleep(0.02 if args.realtime else 0.002)
+        ok = await wait_for_reply(transcript, args.timeout, "the answer") and ok
+    finally:
+        await worker.queue_frame(EndFrame())
+        await running
+        if server is not None:
+            await server.stop()
 
     out = Path(args.out)
     with wave.open(str(out), "wb") as wav:
@@ -181,12 +203,18 @@ async def run(args: argparse.Namespace) -> int:
         wav.setframerate(transcript.sample_rate)
         wav.writeframes(bytes(transcript.audio))
     seconds = len(transcript.audio) / (2 * transcript.sample_rate)
-    print(f"reply audio: {seconds:.2f} s written to {out}")
+    print(f"\rbot audio: {seconds:.2f} s written to {out}" + " " * 30)
     print("conversation as recorded in the LLMContext:")
     for message in context.get_messages():
         if isinstance(message, dict):
-            print(f"  {message.get('role')}: {message.get('content') or message.get('tool_calls')}")
-    return 0 if transcript.replies else 1
+            content = message.get("content") or message.get("tool_calls")
+            print(f"  {message.get('role')}: {content}")
+    heard = transcript.user[-1].lower().strip(" ?.") if transcript.user else ""
+    if not args.openai:
+        verdict = "matches" if heard == QUESTION else "DOES NOT match"
+        print(f"recognized question {heard!r} {verdict} the recording ({QUESTION!r})")
+        ok = ok and heard == QUESTION
+    return 0 if ok and transcript.bot else 1
 
 
 def main(argv: list[str] | None = None) -> int:

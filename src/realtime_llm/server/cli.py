@@ -3,6 +3,7 @@
 ::
 
     realtime-llm serve --port 8765 --engine rules
+    realtime-llm serve --engine speech        # real offline speech (the [speech] extra)
     realtime-llm serve --engine scripted-echo --script turns.json
     realtime-llm serve --dialect xai
 
@@ -55,6 +56,13 @@ def load_script(path: Path) -> list[Turn]:
 def _engine(args: argparse.Namespace) -> Engine:
     if args.engine == "rules":
         return RuleEngine()
+    if args.engine == "speech":
+        from .speech import SpeechDependencyError, SpeechEngine
+
+        try:
+            return SpeechEngine()
+        except SpeechDependencyError as exc:
+            raise SystemExit(str(exc)) from None
     turns = load_script(args.script) if args.script else []
     return ScriptedEngine(turns, fallback=args.fallback)
 
@@ -65,7 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run a local OpenAI-Realtime-compatible server")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
     serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    serve.add_argument("--engine", choices=["rules", "scripted-echo"], default="rules")
+    serve.add_argument(
+        "--engine",
+        choices=["rules", "scripted-echo", "speech"],
+        default="rules",
+        help="rules: deterministic answers, tone audio; speech: the same brain with real "
+        "speech recognition, synthesis and Silero VAD (needs the [speech] extra)",
+    )
     serve.add_argument("--script", type=Path, help="JSON turns for --engine scripted-echo")
     serve.add_argument(
         "--fallback",
@@ -95,8 +109,15 @@ async def _serve(args: argparse.Namespace) -> None:
         api_key = os.environ.get(args.api_key_env)
         if not api_key:
             raise SystemExit(f"environment variable {args.api_key_env} is not set")
+    engine = _engine(args)
+    vad_options: dict[str, Any] = {}
+    if args.engine == "speech":
+        from .speech import speech_vad_factory
+
+        vad_options["vad_factory"] = speech_vad_factory
     server = LocalRealtimeServer(
-        _engine(args),
+        engine,
+        **vad_options,
         host=args.host,
         port=args.port,
         chunk_interval_s=args.chunk_interval,

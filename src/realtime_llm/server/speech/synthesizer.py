@@ -7,6 +7,14 @@ audio comes back through a callback before ``espeak_Synth`` returns), then one
 ``espeak_Synth`` per text. eSpeak NG renders at 22,050 Hz; the result is resampled to the
 session's 24 kHz with soxr.
 
+eSpeak NG is not bit-exact from one call to the next: its wave generator keeps glottal phase,
+pitch-flutter position and gain in function-level statics that no API call resets, so the
+same text comes out a few samples longer or shorter, with a different phase, depending on
+what was spoken before. (Its random generator, used for fricative noise, is re-seeded before
+every text.) So that a text always sounds the same within a process --
+which tests comparing audio bytes rely on -- each synthesizer keeps the audio of its last
+``cache_size`` texts.
+
 The library keeps its state (voice, rate, output buffer) in globals and is not reentrant, so
 one process-wide :class:`_Library` owns it and every call holds its lock. Synthesis runs at
 roughly a thousandth of real time on this project's 2-core machine (see
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +42,7 @@ _CHARS_UTF8 = 1
 _RATE = 1  # espeak_PARAMETER values
 _PITCH = 3
 _EE_OK = 0
+_SEED = 1
 
 _SynthCallback = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
@@ -76,6 +86,8 @@ class _Library:
         ]
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.restype = ctypes.c_int
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        lib.espeak_ng_SetRandSeed.restype = None
         data_path = loader.get_data_path().encode()
         rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, _INITIALIZE_DONT_EXIT)
         if rate <= 0:
@@ -110,6 +122,7 @@ class _Library:
         """PCM16 at :attr:`native_rate` for ``text`` (call with :attr:`lock` held)."""
         encoded = ctypes.create_string_buffer(text.encode("utf-8"))
         self._chunks = []
+        self.lib.espeak_ng_SetRandSeed(_SEED)  # the noise in fricatives: same text, same audio
         status = self.lib.espeak_Synth(
             ctypes.cast(encoded, ctypes.c_void_p), len(encoded), 0, 0, 0, _CHARS_UTF8, None, None
         )
@@ -126,7 +139,8 @@ class EspeakSynthesizer:
 
     ``voice`` is an eSpeak NG voice name (``"en-us"``, ``"en"``, ``"en-gb-x-rp"``, a
     variant such as ``"en-us+f3"``...); ``rate_wpm`` is words per minute (eSpeak's default is
-    175); ``pitch`` is 0..100 (``None`` keeps the voice's own, 50 by default).
+    175); ``pitch`` is 0..100 (``None`` keeps the voice's own, 50 by default);
+    ``cache_size`` is how many texts' audio to keep (0: none; see the module docstring).
 
     Instances are cheap and thread-safe; they share the process's one eSpeak NG library.
     Calling the instance is the same as :meth:`synthesize`, so it can be handed to
@@ -137,7 +151,14 @@ class EspeakSynthesizer:
 
     sample_rate = OUTPUT_RATE
 
-    def __init__(self, voice: str = "en-us", *, rate_wpm: int = 175, pitch: int | None = None):
+    def __init__(
+        self,
+        voice: str = "en-us",
+        *,
+        rate_wpm: int = 175,
+        pitch: int | None = None,
+        cache_size: int = 256,
+    ) -> None:
         if not 80 <= rate_wpm <= 450:
             raise ValueError("rate_wpm must be within 80..450")
         if pitch is not None and not 0 <= pitch <= 100:
@@ -145,6 +166,9 @@ class EspeakSynthesizer:
         self.voice = voice
         self.rate_wpm = rate_wpm
         self.pitch = pitch
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._library = _Library.get()
         with self._library.lock:
             self._library.select(voice, rate_wpm, pitch)  # fail early on an unknown voice
@@ -158,6 +182,20 @@ class EspeakSynthesizer:
         """Speech for ``text``: PCM16, 24 kHz, mono. Blank text gives ``b""``."""
         if not text.strip():
             return b""
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        pcm = self._render(text)
+        if self.cache_size > 0:
+            with self._cache_lock:
+                pcm = self._cache.setdefault(text, pcm)  # a racing call may have been first
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return pcm
+
+    def _render(self, text: str) -> bytes:
         library = self._library
         with library.lock:
             library.select(self.voice, self.rate_wpm, self.pitch)
