@@ -17,7 +17,7 @@ from pipecat.frames.frames import (
 )
 
 from realtime_llm import Dialect, RealtimeLLMService
-from realtime_llm.dialects import AuthScheme
+from realtime_llm.dialects import AuthScheme, XAIDialect
 from realtime_llm.protocol.capabilities import Capabilities
 from realtime_llm.server import Turn
 
@@ -52,3 +52,17 @@ async def test_a_dialect_defined_inline_runs_a_conversation(
     assert not client_events(server, "conversation.item.truncate")  # Acme has none
     said = [m for m in warnings_logged if "conversation.item.truncate" in m]
     assert len(said) == 1 and "acme" in said[0]  # one clear warning, not one per barge-in
+
+
+async def test_an_audio_format_the_server_lacks_falls_back_to_pcm_with_a_warning(
+    make_server: Any, warnings_logged: list[str]
+) -> None:
+    server = await make_server(dialect="xai")
+    g711 = RealtimeLLMService.Settings.from_mapping({"output_audio_format": "g711_ulaw"})
+    service = RealtimeLLMService(dialect=XAIDialect(server.url), api_key="xai-test", settings=g711)
+    async with running_bot(service):
+        update = await server.wait_for_received("session.update")
+    assert update["session"]["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert [m for m in warnings_logged if "audio/pcmu" in m] == [
+        "xai does not take audio/pcmu output audio; using audio/pcm at 24 kHz instead"
+    ]

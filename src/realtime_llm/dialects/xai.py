@@ -4,8 +4,9 @@ Differences from GA: ``voice`` and ``turn_detection`` sit at the session's top l
 there is no ``type``; the server also sends ``ping``, a cumulative
 ``conversation.item.input_audio_transcription.updated`` and ``response.text.delta`` next
 to ``response.output_text.delta`` (the duplicates are dropped here); there is no
-``conversation.item.truncate`` and no image input. Sessions last 30 minutes per xAI's
-docs (others report more; set ``session_limit_s`` on an instance to change it).
+``conversation.item.truncate``, no image input, and audio is PCM only. Sessions last 30
+minutes per xAI's docs (others report more; set ``session_limit_s`` on an instance to
+change it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class XAIDialect(Dialect):
     default_base_url: ClassVar[str] = "wss://api.x.ai/v1/realtime"
     session_limit_s: ClassVar[float | None] = 1800.0
     capabilities: ClassVar[Capabilities] = Capabilities(
-        supports_truncate=False, supports_image_input=False
+        supports_truncate=False,
+        supports_image_input=False,
+        audio_formats=frozenset({"audio/pcm"}),  # PCM at 8-48 kHz per xAI's docs
     )
     event_aliases: ClassVar[Mapping[str, str | None]] = {
         "ping": None,

@@ -390,14 +390,37 @@ class RealtimeLLMService(ConnectionOwner):
     # -- settings -------------------------------------------------------------------------
 
     def _check_capabilities(self, settings: RealtimeLLMSettings) -> None:
-        """Settings the dialect cannot honour fail here, naming the field."""
+        """Settings the dialect cannot honour: fail naming the field, or degrade with a warning.
+
+        An audio format the server does not take falls back to PCM (24 kHz) with one
+        warning; text-only output on a server without it is an error.
+        """
         props = settings.session_properties
+        if isinstance(props, SessionProperties) and props.audio is not None:
+            settings.session_properties = props = self._supported_formats(props)
         text_only = isinstance(props, SessionProperties) and props.output_modalities == ["text"]
         if text_only and not self._dialect.capabilities.supports_text_only_output:
             raise InvalidSettingsError(
                 "session_properties.output_modalities",
                 f"dialect {self._dialect.name!r} cannot reply in text only",
             )
+
+    def _supported_formats(self, props: SessionProperties) -> SessionProperties:
+        allowed = self._dialect.capabilities.audio_formats
+        wire = props.to_wire()
+        audio = wire.get("audio") or {}
+        fallback: dict[str, Any] = {}
+        for direction in ("input", "output"):
+            fmt = (audio.get(direction) or {}).get("format") or {}
+            if fmt and fmt.get("type") not in allowed:
+                logger.warning(
+                    f"{self._dialect.name} does not take {fmt.get('type')} {direction} audio; "
+                    "using audio/pcm at 24 kHz instead"
+                )
+                fallback[direction] = {"format": {"type": "audio/pcm", "rate": 24000}}
+        if not fallback:
+            return props
+        return props.merged(SessionProperties.from_mapping({"audio": fallback}))
 
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         if isinstance(delta, RealtimeLLMSettings):

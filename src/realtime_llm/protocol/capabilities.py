@@ -22,3 +22,5 @@ class Capabilities:
     supports_text_only_output: bool = True
     response_create_takes_modalities: bool = True
     """Azure rejects ``output_modalities`` inside ``response.create``."""
+    audio_formats: frozenset[str] = frozenset({"audio/pcm", "audio/pcmu", "audio/pcma"})
+    """Audio formats the server takes and sends; others fall back to PCM with a warning."""
