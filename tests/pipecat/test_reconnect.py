@@ -14,7 +14,7 @@ from pipecat.frames.frames import (
 )
 
 from realtime_llm import RealtimeLLMService
-from realtime_llm.dialects import LocalDialect
+from realtime_llm.dialects import AzureDialect, LocalDialect
 from realtime_llm.server import Turn
 from realtime_llm.transport.reconnect import ReconnectPolicy
 
@@ -173,3 +173,21 @@ async def test_no_renewal_when_reconnecting_is_turned_off(make_server: Any) -> N
         assert len(client_events(server, "session.update")) == 1
         assert bot.service.is_usable
     assert not bot.up(ErrorFrame)
+
+
+async def test_token_provider_is_asked_before_every_connect(make_server: Any) -> None:
+    server = await make_server(dialect="azure")
+    issued: list[str] = []
+
+    async def fresh_token() -> str:
+        issued.append(f"entra-token-{len(issued) + 1}")
+        return issued[-1]
+
+    service = RealtimeLLMService(
+        dialect=AzureDialect(server.url, entra_token=True), token_provider=fresh_token
+    )
+    async with running_bot(service):
+        await server.wait_for_sent("session.updated")
+        await server.close_connections(code=1011, reason="restart")
+        await server.wait_for_sent("session.updated", count=2)
+    assert issued == ["entra-token-1", "entra-token-2"]
