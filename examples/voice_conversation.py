@@ -9,8 +9,11 @@ timings and writes the bot's voice to a WAV file.
 
 from __future__ import annotations
 
-import asyncio
 import os
+
+os.environ.setdefault("LOGURU_LEVEL", "WARNING")  # before pipecat's import-time banner
+
+import asyncio
 import sys
 import time
 import wave

@@ -167,3 +167,9 @@ def test_beta_response_modalities_are_the_beta_pairs() -> None:
     assert text["response"] == {"modalities": ["text"]}
     TypeAdapter(BetaClientEvent).validate_python(audio)
     assert not dialect.capabilities.supports_image_input
+
+
+def test_azure_accepts_the_resource_endpoint_other_sdks_use() -> None:
+    dialect = AzureDialect("https://myres.openai.azure.com/")
+    assert dialect.url("dep") == "wss://myres.openai.azure.com/openai/v1/realtime?model=dep"
+    assert AzureDialect(AZURE).base_url == AZURE

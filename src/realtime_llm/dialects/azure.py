@@ -10,12 +10,22 @@ transcription model in the session is a deployment name too.
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from realtime_llm.dialects.base import AuthScheme, Dialect
 from realtime_llm.errors import InvalidSettingsError
 from realtime_llm.protocol.capabilities import Capabilities
 
 __all__ = ["AzureDialect"]
+
+
+def _realtime_url(endpoint: str) -> str:
+    """Accept the resource endpoint other SDKs use (``https://RESOURCE.openai.azure.com/``)."""
+    parts = urlsplit(endpoint)
+    if parts.scheme in ("https", "http") and parts.path in ("", "/"):
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return urlunsplit((scheme, parts.netloc, "/openai/v1/realtime", "", ""))
+    return endpoint
 
 
 class AzureDialect(Dialect):
@@ -28,7 +38,7 @@ class AzureDialect(Dialect):
     capabilities: ClassVar[Capabilities] = Capabilities(response_create_takes_modalities=False)
 
     def __init__(self, base_url: str | None = None, *, entra_token: bool = False) -> None:
-        super().__init__(base_url)
+        super().__init__(_realtime_url(base_url) if base_url else None)
         if "YOUR-RESOURCE" in self.base_url:
             raise InvalidSettingsError(
                 "base_url",
