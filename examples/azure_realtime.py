@@ -1,9 +1,10 @@
 """The example conversation against Azure OpenAI (GA v1 endpoint).
 
-    AZURE_OPENAI_ENDPOINT=wss://RESOURCE.openai.azure.com/openai/v1/realtime \
+    AZURE_OPENAI_ENDPOINT=https://RESOURCE.openai.azure.com/ \
     AZURE_OPENAI_DEPLOYMENT=my-gpt-realtime AZURE_OPENAI_API_KEY=... \
         python examples/azure_realtime.py
 
+The endpoint may also be the full ``wss://RESOURCE.openai.azure.com/openai/v1/realtime``.
 The deployment name is the model. For Entra ID instead of a key, pass
 ``dialect=AzureDialect(endpoint, entra_token=True)`` and ``token_provider=`` an async
 function returning a fresh token: it is called before every connect.
