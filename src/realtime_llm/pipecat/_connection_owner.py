@@ -162,7 +162,13 @@ class ConnectionOwner(FrameOutputs):
         clock = time.monotonic
         session = self._session
         async for event in connection.events():
-            await self._act(receive(event, clock()))
+            try:
+                await self._act(receive(event, clock()))
+            except Exception as exc:  # one bad event must not end the conversation
+                logger.exception(f"{self}: error while handling {type(event).__name__}")
+                await self._report_error(
+                    f"error handling a server event: {exc!r}", ErrorClass.RECOVERABLE
+                )
             if session.holding_response_end:
                 self._schedule_transcript_release()
         if self._connection is connection and not self._closing:
