@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 from typing import Any
 
@@ -191,3 +192,28 @@ async def test_token_provider_is_asked_before_every_connect(make_server: Any) ->
         await server.close_connections(code=1011, reason="restart")
         await server.wait_for_sent("session.updated", count=2)
     assert issued == ["entra-token-1", "entra-token-2"]
+
+
+async def test_words_spoken_while_reconnecting_reach_the_new_session(make_server: Any) -> None:
+    server = await make_server()
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await server.close_connections(code=1011, reason="internal error")
+        spoken = speech_like(24000, 0.3, silence_after=0.0)
+        await bot.speak(spoken, 24000)  # right away, while the service reconnects
+        await server.wait_for_received("session.update", count=2)
+        await wait_for(
+            lambda: _appended_after_second_update(server) >= len(spoken), what="the audio"
+        )
+    assert _appended_after_second_update(server) == len(spoken)
+
+
+def _appended_after_second_update(server: Any) -> int:
+    updates = [i for i, e in enumerate(server.received) if e["type"] == "session.update"]
+    if len(updates) < 2:
+        return 0
+    return sum(
+        len(base64.b64decode(e["audio"]))
+        for e in server.received[updates[1] :]
+        if e["type"] == "input_audio_buffer.append"
+    )

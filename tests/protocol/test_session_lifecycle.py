@@ -341,3 +341,18 @@ class TestConnectionLost:
         h = Harness()
         h.connect()
         assert h.session.connection_lost() == ([], False)
+
+
+class TestAudioAcrossConnections:
+    """Held input audio is the user's: a lost connection does not discard it."""
+
+    def test_held_audio_survives_a_lost_connection_and_reaches_the_next_session(self) -> None:
+        h = Harness()
+        h.connect()
+        h.session.hold_audio(pcm(20, fill=1))  # the socket refused it
+        h.session.connection_lost()
+        assert h.append(pcm(20, fill=2)) is None  # not ready: held too
+        h.session.reset()
+        out = h.connect()
+        appends = [e["audio"] for e in sends(out) if e["type"] == "input_audio_buffer.append"]
+        assert appends == [pcm(20, fill=1), pcm(20, fill=2)]

@@ -263,13 +263,16 @@ class RealtimeLLMService(ConnectionOwner):
             return action
 
     async def _on_input_audio(self, frame: InputAudioRawFrame, _: FrameDirection) -> bool:
-        connection = self._connection
-        if self._audio_paused or connection is None:
+        if self._audio_paused:
             return not self._forward_input_audio
         audio_b64 = await self._audio.encode(frame.audio, frame.sample_rate, frame.num_channels)
+        # Until a session is ready (connecting, reconnecting) the core holds the audio, so
+        # the user's first words after a reconnect are not lost.
         event = self._session.append_audio(audio_b64)
         if event is not None:
-            await connection.send(event)
+            connection = self._connection
+            if connection is None or not await connection.send(event):
+                self._session.hold_audio(audio_b64)  # the socket went: keep it for the next
         return not self._forward_input_audio
 
     async def _on_image(self, frame: InputImageRawFrame, _: FrameDirection) -> bool:

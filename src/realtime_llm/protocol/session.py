@@ -21,7 +21,9 @@ State, and the rules that move it::
                   truncates it where the user stopped hearing it.
 
     audio early   input audio sent before ``ready`` is buffered (bounded) and flushed on
-                  ready, so the first words are not lost and never sent in a stale format.
+                  ready, so the first words are not lost and never sent in a stale format;
+                  the buffer survives a lost connection, so words spoken while it
+                  reconnects reach the new session.
 
 Invariants: each response yields exactly one ``ResponseStarted`` and one
 ``ResponseEnded``, also when it is interrupted or fails; ``AudioStarted``/``AudioStopped``
@@ -99,6 +101,9 @@ class RealtimeSession:
         self.playback = PlaybackTracker()
         self._session_config: dict[str, Any] = {}
         self._counter = 0
+        # Held input audio outlives a connection: it is the user's, not yet delivered.
+        self._early_audio: deque[str] = deque()
+        self._early_audio_bytes = 0
         self._reset_connection_state()
         self.early_audio_dropped_bytes = 0
         """Input audio dropped because the session was not ready for too long."""
@@ -117,8 +122,6 @@ class RealtimeSession:
         self._requested_calls: list[ToolCall] = []
         self._completed_calls: set[str] = set()
         self._retrieves: dict[str, str] = {}  # event_id -> item_id
-        self._early_audio: deque[str] = deque()
-        self._early_audio_bytes = 0
         self._awaiting_transcripts: set[str] = set()
         # A finished reply's end (and its tool calls) waiting for the user transcript.
         self._held: list[Output] = []
@@ -209,13 +212,20 @@ class RealtimeSession:
         """
         if self._ready:
             return {"type": "input_audio_buffer.append", "audio": audio_b64}
+        self.hold_audio(audio_b64)
+        return None
+
+    def hold_audio(self, audio_b64: str) -> None:
+        """Keep input audio for the next ready session (bounded: the oldest goes first).
+
+        For audio the socket refused: the connection went before anyone noticed.
+        """
         self._early_audio.append(audio_b64)
         self._early_audio_bytes += len(audio_b64)
         while self._early_audio_bytes > self._early_audio_limit and self._early_audio:
             dropped = self._early_audio.popleft()
             self._early_audio_bytes -= len(dropped)
             self.early_audio_dropped_bytes += len(dropped)
-        return None
 
     def commit_audio(self) -> list[Output]:
         """Client turn end (turn detection off): commit the buffer and ask for a reply."""
