@@ -11,7 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from .server.helpers import assert_client_event, assert_server_event
+
+
+def unknown_keys(obj: Any, path: str = "") -> list[str]:
+    """Keys the openai models kept as extras: they accept anything, so we look ourselves."""
+    if isinstance(obj, BaseModel):
+        found = [f"{path}.{key}" for key in (obj.model_extra or {})]
+        for name in type(obj).model_fields:
+            found += unknown_keys(getattr(obj, name), f"{path}.{name}")
+        return found
+    if isinstance(obj, list):
+        return [key for i, item in enumerate(obj) for key in unknown_keys(item, f"{path}[{i}]")]
+    return []
 
 
 def _xai_client_as_ga(event: Mapping[str, Any]) -> Mapping[str, Any]:

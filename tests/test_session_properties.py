@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from openai.types.realtime import RealtimeSessionCreateRequest, SessionUpdateEvent
-from pydantic import BaseModel
 
 from realtime_llm.errors import InvalidSettingsError
 from realtime_llm.session_properties import (
@@ -28,17 +27,7 @@ from realtime_llm.session_properties import (
     default_session_properties,
 )
 
-
-def unknown_keys(obj: Any, path: str = "") -> list[str]:
-    """Keys the openai models kept as extras: they accept anything, so we look ourselves."""
-    if isinstance(obj, BaseModel):
-        found = [f"{path}.{key}" for key in (obj.model_extra or {})]
-        for name in type(obj).model_fields:
-            found += unknown_keys(getattr(obj, name), f"{path}.{name}")
-        return found
-    if isinstance(obj, list):
-        return [key for i, item in enumerate(obj) for key in unknown_keys(item, f"{path}[{i}]")]
-    return []
+from .conformance import unknown_keys
 
 
 def assert_valid_session(session: dict[str, Any]) -> None:

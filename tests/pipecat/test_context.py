@@ -7,11 +7,9 @@ models, with no key the models do not know.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from loguru import logger
 from openai.types.realtime import (
     ConversationItem,
     ConversationItemCreateEvent,
@@ -20,7 +18,7 @@ from openai.types.realtime import (
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
 from pipecat.processors.aggregators.llm_context import LLMContext, LLMSpecificMessage
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import (
@@ -30,27 +28,10 @@ from realtime_llm.pipecat.context import (
     messages_to_items,
 )
 
+from ..conformance import unknown_keys
+
 IMAGE = "data:image/jpeg;base64,/9j/4AAQSkZJRg=="
 ITEM = TypeAdapter(ConversationItem)
-
-
-@pytest.fixture
-def warnings_logged() -> Iterator[list[str]]:
-    messages: list[str] = []
-    sink = logger.add(lambda m: messages.append(str(m.record["message"])), level="WARNING")
-    yield messages
-    logger.remove(sink)
-
-
-def unknown_keys(obj: Any) -> list[str]:
-    if isinstance(obj, BaseModel):
-        found = list(obj.model_extra or {})
-        for name in type(obj).model_fields:
-            found += unknown_keys(getattr(obj, name))
-        return found
-    if isinstance(obj, list):
-        return [key for item in obj for key in unknown_keys(item)]
-    return []
 
 
 def assert_valid_items(items: list[dict[str, Any]]) -> None:

@@ -6,16 +6,13 @@ Grouped by the rules of the contract's "Construction and settings" section.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from dataclasses import fields
 from typing import Any
 
 import pytest
-from loguru import logger
 from openai.types.realtime import RealtimeSessionCreateRequest, SessionUpdateEvent
 from pipecat.services.settings import LLMSettings
 from pipecat.utils.types import NOT_GIVEN, is_given
-from pydantic import BaseModel
 
 from realtime_llm.errors import InvalidSettingsError
 from realtime_llm.pipecat.settings import (
@@ -34,16 +31,9 @@ from realtime_llm.session_properties import (
     default_session_properties,
 )
 
+from ..conformance import unknown_keys
+
 Settings = RealtimeLLMSettings
-
-
-@pytest.fixture
-def warnings_logged() -> Iterator[list[str]]:
-    """Messages loguru logs at WARNING or above while the test runs."""
-    messages: list[str] = []
-    sink = logger.add(lambda m: messages.append(str(m.record["message"])), level="WARNING")
-    yield messages
-    logger.remove(sink)
 
 
 def store(**kwargs: Any) -> RealtimeLLMSettings:
@@ -58,17 +48,6 @@ def session(settings: RealtimeLLMSettings) -> SessionProperties:
     props = settings.session_properties
     assert isinstance(props, SessionProperties)
     return props
-
-
-def unknown_keys(obj: Any) -> list[str]:
-    if isinstance(obj, BaseModel):
-        found = list(obj.model_extra or {})
-        for name in type(obj).model_fields:
-            found += unknown_keys(getattr(obj, name))
-        return found
-    if isinstance(obj, list):
-        return [key for item in obj for key in unknown_keys(item)]
-    return []
 
 
 # -- store construction ------------------------------------------------------------------
