@@ -33,13 +33,13 @@ pair up per audio item; deltas of a response that was interrupted are dropped.
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from realtime_llm.errors import ErrorClass, classify_error
 from realtime_llm.protocol import events as ev
 from realtime_llm.protocol.capabilities import Capabilities
+from realtime_llm.protocol.early_audio import EarlyAudioBuffer
 from realtime_llm.protocol.outputs import (
     AssistantText,
     AssistantTranscript,
@@ -64,6 +64,8 @@ from realtime_llm.protocol.outputs import (
     UserTranscriptDelta,
 )
 from realtime_llm.protocol.playback import PlaybackTracker
+from realtime_llm.protocol.tools import ToolCallLedger
+from realtime_llm.protocol.transcripts import TranscriptGate
 
 __all__ = ["RealtimeSession"]
 
@@ -97,16 +99,14 @@ class RealtimeSession:
         self.capabilities = capabilities or Capabilities()
         self._classify = classify
         self._unavailable_reported: set[str] = set()
-        self._early_audio_limit = early_audio_limit_bytes
         self.playback = PlaybackTracker()
         self._session_config: dict[str, Any] = {}
         self._counter = 0
         # Held input audio outlives a connection: it is the user's, not yet delivered.
-        self._early_audio: deque[str] = deque()
-        self._early_audio_bytes = 0
+        self._early_audio = EarlyAudioBuffer(early_audio_limit_bytes)
+        self._tools = ToolCallLedger()
+        self._transcripts = TranscriptGate()
         self._reset_connection_state()
-        self.early_audio_dropped_bytes = 0
-        """Input audio dropped because the session was not ready for too long."""
 
     # -- connection state ---------------------------------------------------------------
 
@@ -118,13 +118,10 @@ class RealtimeSession:
         self._response_owed = False
         self._interrupted_responses: set[str] = set()
         self._audio_item: str | None = None  # item whose audio has started, not yet stopped
-        self._tool_names: dict[str, str] = {}  # call_id -> name, from output items
-        self._requested_calls: list[ToolCall] = []
-        self._completed_calls: set[str] = set()
+        self._tools.reset()
         self._retrieves: dict[str, str] = {}  # event_id -> item_id
-        self._awaiting_transcripts: set[str] = set()
         # A finished reply's end (and its tool calls) waiting for the user transcript.
-        self._held: list[Output] = []
+        self._transcripts.reset()
         self._cancel_next_created = False
         self.playback.forget()
 
@@ -140,8 +137,7 @@ class RealtimeSession:
         owed): the caller asks for it again once the new session is ready.
         """
         wanted = self.response_active or self._response_owed
-        out: list[Output] = [*self._held]
-        self._held = []
+        out: list[Output] = self._transcripts.release()
         self.playback.forget()
         if self._active_response is not None:
             out.extend(
@@ -164,7 +160,7 @@ class RealtimeSession:
     @property
     def holding_response_end(self) -> bool:
         """A finished reply waits for its user transcript (see ``release_held_response``)."""
-        return bool(self._held)
+        return self._transcripts.holding
 
     @property
     def transcription_enabled(self) -> bool:
@@ -220,12 +216,12 @@ class RealtimeSession:
 
         For audio the socket refused: the connection went before anyone noticed.
         """
-        self._early_audio.append(audio_b64)
-        self._early_audio_bytes += len(audio_b64)
-        while self._early_audio_bytes > self._early_audio_limit and self._early_audio:
-            dropped = self._early_audio.popleft()
-            self._early_audio_bytes -= len(dropped)
-            self.early_audio_dropped_bytes += len(dropped)
+        self._early_audio.hold(audio_b64)
+
+    @property
+    def early_audio_dropped_bytes(self) -> int:
+        """Input audio dropped because the session was not ready for too long."""
+        return self._early_audio.dropped_bytes
 
     def commit_audio(self) -> list[Output]:
         """Client turn end (turn detection off): commit the buffer and ask for a reply."""
@@ -235,27 +231,29 @@ class RealtimeSession:
         return [Send({"type": "input_audio_buffer.clear"})]
 
     def create_items(self, items: Iterable[Mapping[str, Any]]) -> list[Output]:
-        """Add conversation items (messages, function calls, outputs) at the end."""
+        """Add conversation items (messages, function calls, outputs) at the end.
+
+        A ``function_call_output`` goes out once per call: a second one is dropped.
+        """
         out: list[Output] = []
         for item in items:
-            if item.get("type") == "function_call_output":
-                call_id = str(item.get("call_id"))
-                if call_id in self._completed_calls:
-                    continue
-                self._completed_calls.add(call_id)
+            if item.get("type") == "function_call_output" and not self._tools.output_once(
+                str(item.get("call_id"))
+            ):
+                continue
             out.append(Send({"type": "conversation.item.create", "item": dict(item)}))
         return out
 
     def mark_tool_calls_completed(self, call_ids: Iterable[str]) -> None:
         """Results already known (e.g. in a restored context): never send them again."""
-        self._completed_calls.update(call_ids)
+        self._tools.mark_completed(call_ids)
 
     def tool_call_completed(self, call_id: str) -> bool:
-        return call_id in self._completed_calls
+        return self._tools.completed(call_id)
 
     def knows_call(self, call_id: str) -> bool:
         """Whether the server made this function call (it has the call item already)."""
-        return call_id in self._tool_names
+        return self._tools.knows(call_id)
 
     def request_response(self, response: Mapping[str, Any] | None = None) -> list[Output]:
         """Ask for a reply; owed (sent later) while not ready or while one is active."""
@@ -346,9 +344,7 @@ class RealtimeSession:
 
     def release_held_response(self) -> list[Output]:
         """Give up waiting for the user transcript that should precede a finished reply."""
-        self._awaiting_transcripts.clear()
-        held, self._held = self._held, []
-        return held
+        return self._transcripts.release()
 
     # -- server events ------------------------------------------------------------------
 
@@ -410,10 +406,8 @@ class RealtimeSession:
     def _become_ready(self) -> list[Output]:
         self._ready = True
         out: list[Output] = [SessionReady()]
-        while self._early_audio:
-            audio = self._early_audio.popleft()
+        for audio in self._early_audio.drain():
             out.append(Send({"type": "input_audio_buffer.append", "audio": audio}))
-        self._early_audio_bytes = 0
         if self._response_owed:
             out.extend(self.request_response())
         return out
@@ -428,7 +422,7 @@ class RealtimeSession:
 
     def _on_committed(self, e: ev.BufferCommitted, now: float) -> list[Output]:
         if self.transcription_enabled and e.item_id:
-            self._awaiting_transcripts.add(e.item_id)
+            self._transcripts.expect(e.item_id)
         return []
 
     def _on_transcription_delta(self, e: ev.TranscriptionDelta, now: float) -> list[Output]:
@@ -444,11 +438,7 @@ class RealtimeSession:
         return self._transcript_settled(e.item_id)
 
     def _transcript_settled(self, item_id: str) -> list[Output]:
-        self._awaiting_transcripts.discard(item_id)
-        if self._awaiting_transcripts or not self._held:
-            return []
-        held, self._held = self._held, []
-        return held
+        return self._transcripts.settled(item_id)
 
     def _on_response_created(self, e: ev.ResponseCreated, now: float) -> list[Output]:
         if self._cancel_next_created:
@@ -463,7 +453,7 @@ class RealtimeSession:
         else:
             out = []
         self._active_response = e.response_id
-        self._requested_calls = []
+        self._tools.clear_requested()
         out.append(ResponseStarted(e.response_id))
         return out
 
@@ -472,11 +462,11 @@ class RealtimeSession:
             call_id = e.item.get("call_id")
             name = e.item.get("name")
             if isinstance(call_id, str) and isinstance(name, str):
-                self._tool_names[call_id] = name
+                self._tools.call_seen(call_id, name)
         return []
 
     def _on_arguments_done(self, e: ev.FunctionCallArgumentsDone, now: float) -> list[Output]:
-        name = e.name or self._tool_names.get(e.call_id)
+        name = e.name or self._tools.name_of(e.call_id)
         if e.response_id and e.response_id in self._interrupted_responses:
             return []
         try:
@@ -488,7 +478,7 @@ class RealtimeSession:
             return self._reject_call(e.call_id, f"invalid JSON arguments: {exc}")
         if not name:
             return self._reject_call(e.call_id, "function call without a name")
-        self._requested_calls.append(ToolCall(e.call_id, name, arguments))
+        self._tools.requested(ToolCall(e.call_id, name, arguments))
         return []
 
     def _reject_call(self, call_id: str, problem: str) -> list[Output]:
@@ -533,18 +523,17 @@ class RealtimeSession:
             out.append(AudioStopped(self._audio_item))
             self._audio_item = None
         self._active_response = None
-        calls, self._requested_calls = self._requested_calls, []
+        calls = self._tools.take_requested()
         end: list[Output] = [
             ResponseEnded(response_id, status, reason, usage, error_message, interrupted)
         ]
         if calls and not interrupted:
-            end.append(ToolCallsRequested(tuple(calls)))
-        if self._awaiting_transcripts and not interrupted:
+            end.append(ToolCallsRequested(calls))
+        if self._transcripts.waiting and not interrupted:
             # The user transcript that prompted this reply is still coming: hold the end
             # (and the tool calls, which are part of the reply) so the conversation
             # history records the user turn first.
-            out.extend(self._held)
-            self._held = end
+            out.extend(self._transcripts.hold(end))
         else:
             out.extend(end)
         return out
