@@ -145,8 +145,6 @@ class RealtimeSession:
         self._retrieves: dict[str, str] = {}  # event_id -> item_id
         self._transcripts.reset()
         self.playback.forget()
-        self._tag_seen = False  # whether this server echoed our request tag yet
-        self._untagged: str | None = None  # a response created untagged while ours pended
 
     def reset(self) -> None:
         """A new socket: forget everything the old server knew (conversation included)."""
@@ -539,12 +537,7 @@ class RealtimeSession:
         lifecycle = self._responses
         if e.response_id and e.response_id == lifecycle.response_id:
             return []  # a duplicate of the one we follow
-        if e.metadata and REQUEST_TAG in e.metadata:
-            self._tag_seen = True
         ours = lifecycle.is_ours(e.metadata, self.capabilities.echoes_response_metadata)
-        if not ours and lifecycle.request is not RequestState.NONE and not self._tag_seen:
-            # The server's own, or ours on a server that drops the tag: its end tells.
-            self._untagged = e.response_id
         cancelled = ours and lifecycle.request is RequestState.CANCELLED
         if ours:
             lifecycle.move_request(RequestMove.CREATED)
@@ -598,13 +591,6 @@ class RealtimeSession:
     def _on_response_done(self, e: ev.ResponseDone, now: float) -> list[Output]:
         lifecycle = self._responses
         out: list[Output] = []
-        if e.response_id == self._untagged:
-            self._untagged = None
-            if lifecycle.request is not RequestState.NONE and not self._tag_seen:
-                # It ended and our request was neither refused (a refusal comes before
-                # the end of the response that caused it) nor created under its tag: it
-                # was ours, on a server that does not echo metadata.
-                lifecycle.move_request(RequestMove.CREATED)
         if lifecycle.response is ResponseState.BUSY:
             lifecycle.move_response(ResponseMove.DONE)
         elif e.response_id == lifecycle.response_id:
