@@ -171,6 +171,8 @@ class RealtimeSession:
                     settle_calls=False,  # the server that made them is gone
                 )
             )
+        lifecycle.move_request(RequestMove.LOST)
+        lifecycle.move_response(ResponseMove.LOST)
         self._reset_connection_state()
         return out, wanted
 
