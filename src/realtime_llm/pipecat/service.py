@@ -47,7 +47,7 @@ from realtime_llm.errors import (
 from realtime_llm.pipecat._connection_owner import ConnectionOwner
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
-from realtime_llm.pipecat.context_sync import ContextSync
+from realtime_llm.pipecat.context_sync import ContextSync, SyncResult
 from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
@@ -331,20 +331,32 @@ class RealtimeLLMService(ConnectionOwner):
             await self._act(self._initial_context_outputs(context))
             return True
         synced = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
-        if synced.items:
-            for item in synced.items:
-                if item.get("type") == "function_call_output":
-                    self._tracer.tool_call_finished(str(item.get("call_id")))
+        for item in synced.items:
+            if item.get("type") == "function_call_output":
+                self._tracer.tool_call_finished(str(item.get("call_id")))
+        outputs = self._session.create_items(synced.items)
+        if self._context_asks_for_reply(synced):
             await self._start_turn_metrics()
-            outputs = self._session.create_items(synced.items)
-            await self._act([*outputs, *self._session.request_response()])
-        elif not synced.user_echo and not self._session.response_active:
-            # Nothing to send and no user turn just recorded: an explicit "run the LLM"
-            # (LLMRunFrame). While a reply is coming (both aggregators push the context
-            # after a tool result), it is only an echo of the push that asked for it.
-            await self._start_turn_metrics()
-            await self._act(self._session.request_response())
+            outputs.extend(self._session.request_response())
+        await self._act(outputs)
         return True
+
+    def _context_asks_for_reply(self, synced: SyncResult) -> bool:
+        """Whether this context push means "run the LLM".
+
+        The aggregators push the context when inference should run: an ``LLMRunFrame``, an
+        append or a tool result with ``run_llm``, a cancellation that asks for it. The one
+        push that never does is the user aggregator's realtime flush of a user turn the
+        server transcribed (``user_echo``): the server answers that turn itself, so a
+        ``response.create`` there would give it a second reply, also when the same push
+        carries messages appended earlier with ``run_llm=False`` (they are only sent). A
+        push with nothing new while a reply is coming is an echo of the push that asked
+        for it. The core defers a request made while a response is active until it ends,
+        so a late async tool result is spoken after the current reply, never over it.
+        """
+        if synced.user_echo:
+            return False
+        return bool(synced.items) or not self._session.response_active
 
     def _initial_context_outputs(self, context: LLMContext) -> list[out.Output]:
         messages = context.get_messages()
