@@ -45,6 +45,7 @@ from realtime_llm.errors import (
     UnsupportedFeature,
 )
 from realtime_llm.pipecat._connection_owner import ConnectionOwner
+from realtime_llm.pipecat._legacy_args import legacy_settings
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
 from realtime_llm.pipecat.context_sync import ContextSync, SyncResult
@@ -99,6 +100,12 @@ class RealtimeLLMService(ConnectionOwner):
         forward_input_audio: pass input audio frames on downstream (for recorders placed
             after the service). False saves one frame hop per 20 ms of audio (measured in
             ``benchmarks/cpu_per_session.py``).
+        **kwargs: passed to pipecat's ``LLMService`` (``run_in_parallel``,
+            ``function_call_timeout_secs``...). pipecat's ``OpenAIRealtimeLLMService``
+            arguments ``model=`` and ``session_properties=`` are accepted with a
+            ``DeprecationWarning`` naming the setting to use; one with no meaning here
+            (``user_audio_preroll_secs=``) or unknown to every base class raises
+            ``InvalidSettingsError`` naming it, rather than being silently ignored.
     """
 
     Settings = RealtimeLLMSettings
@@ -128,7 +135,10 @@ class RealtimeLLMService(ConnectionOwner):
                 "api_key", f"dialect {self._dialect.name!r} needs an api_key or a token_provider"
             )
         self._token_provider = token_provider
+        legacy = legacy_settings(kwargs)  # pipecat's built-in service's arguments
         store = default_settings()
+        if legacy is not None:
+            store.apply_update(legacy)
         if settings is not None:
             store.apply_update(settings)
             given = {k for k, v in settings.given_fields().items() if v is not None}
