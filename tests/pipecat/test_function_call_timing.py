@@ -27,7 +27,15 @@ from realtime_llm.pipecat.settings import RealtimeLLMSettings
 from realtime_llm.server import ToolCall, Turn
 from realtime_llm.session_properties import AudioConfig, AudioInput, SessionProperties
 
-from .harness import client_events, running_bot, server_events, service_for, speech_like, wait_for
+from .harness import (
+    Bot,
+    client_events,
+    running_bot,
+    server_events,
+    service_for,
+    speech_like,
+    wait_for,
+)
 
 WEATHER = FunctionSchema(
     name="get_weather",
@@ -58,6 +66,35 @@ def _call_id(server: Any) -> str:
             "call_id"
         ]
     )
+
+
+PROBE = "A probe message."
+
+
+async def _probe(bot: Bot, server: Any, user_text: str) -> None:
+    """Once the user's turn is in the context, append a message that runs the LLM.
+
+    The user aggregator queues its context push as it records the turn, so the probe's
+    push reaches the service after it. A wrong ``response.create`` for the user's turn
+    therefore reaches the server before the probe's item, and once the probe's own
+    ``response.create`` is there, counting them needs no sleep.
+    """
+    await wait_for(
+        lambda: any(
+            m.get("role") == "user" and user_text in str(m.get("content"))  # type: ignore[union-attr]
+            for m in bot.context.get_messages()
+        ),
+        what="the user's turn in the context",
+    )
+    probe = LLMMessagesAppendFrame(messages=[{"role": "user", "content": PROBE}], run_llm=True)
+    await bot.queue(probe)
+
+    def answered() -> bool:
+        received = server.received
+        marks = [i for i, e in enumerate(received) if PROBE in json.dumps(e.get("item", {}))]
+        return bool(marks) and any(e["type"] == "response.create" for e in received[marks[0] :])
+
+    await wait_for(answered, what="the probe's response.create")
 
 
 class HangingTool:
@@ -183,6 +220,7 @@ async def test_function_result_with_run_llm_false_is_sent_without_a_reply(
         [
             Turn(user="Note that I like Paris.", reply=ToolCall.of("get_weather", city="Paris")),
             Turn(user="Thanks.", reply="You are welcome."),
+            Turn(reply="Probe."),
         ]
     )
 
@@ -198,19 +236,20 @@ async def test_function_result_with_run_llm_false_is_sent_without_a_reply(
         await bot.speak(speech_like(24000, 0.4), 24000)
         await wait_for(lambda: bool(_outputs(server)), what="the function call output")
         await bot.speak(speech_like(24000, 0.4), 24000)
-        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="the reply")
-        await asyncio.sleep(0.3)  # room for a wrong extra reply to show up
+        await _probe(bot, server, "Thanks.")
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 3, what="the replies")
 
     assert [json.loads(o["output"]) for o in _outputs(server)] == [{"noted": True}]
-    assert client_events(server, "response.create") == []
-    assert len(server_events(server, "response.created")) == 2
+    # Server VAD made the first two replies; the only response.create is the probe's.
+    assert len(client_events(server, "response.create")) == 1
+    assert len(server_events(server, "response.created")) == 3
 
 
 async def test_appended_message_without_run_llm_does_not_double_the_next_reply(
     make_server: Any,
 ) -> None:
     """Defect 3b: an append with run_llm=False is sent, and the user's turn gets one reply."""
-    server = await make_server([Turn(user="Hello.", reply="Hi there.")])
+    server = await make_server([Turn(user="Hello.", reply="Hi there."), Turn(reply="Probe.")])
     async with running_bot(service_for(server.url)) as bot:
         await server.wait_for_sent("session.updated")
         note = {"role": "user", "content": "My name is Ada."}
@@ -224,7 +263,9 @@ async def test_appended_message_without_run_llm_does_not_double_the_next_reply(
             ),
             what="the appended message on the server",
         )
-        await asyncio.sleep(0.3)  # room for a wrong extra reply to show up
+        await _probe(bot, server, "Hello.")
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="the replies")
 
-    assert client_events(server, "response.create") == []
-    assert len(server_events(server, "response.created")) == 1
+    # Server VAD made the reply to the user's turn; the only response.create is the probe's.
+    assert len(client_events(server, "response.create")) == 1
+    assert len(server_events(server, "response.created")) == 2
