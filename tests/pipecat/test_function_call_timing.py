@@ -269,3 +269,86 @@ async def test_appended_message_without_run_llm_does_not_double_the_next_reply(
     # Server VAD made the reply to the user's turn; the only response.create is the probe's.
     assert len(client_events(server, "response.create")) == 1
     assert len(server_events(server, "response.created")) == 2
+
+
+async def test_a_call_running_across_a_reconnect_is_answered_with_its_result(
+    make_server: Any,
+) -> None:
+    """The replay leaves a running async call open on the new session, for its result."""
+    server = await make_server(
+        [
+            Turn(reply="Hello."),
+            Turn(user="Weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
+            Turn(reply="It is sunny in Paris."),
+        ]
+    )
+    tool = HangingTool()
+    service = service_for(server.url)
+    service.register_function("get_weather", tool, cancel_on_interruption=False)
+    async with running_bot(service, _tools_context()) as bot:
+        await bot.queue(LLMRunFrame())  # the service learns the context before any turn
+        await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the greeting")
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await asyncio.wait_for(tool.started.wait(), 5.0)
+        call_id = _call_id(server)
+        await wait_for(
+            lambda: any(m.get("tool_calls") for m in bot.context.get_messages()),  # type: ignore[union-attr]
+            what="the call in the context",
+        )
+        updates = len(client_events(server, "session.update"))
+        await server.close_connections(code=1011, reason="internal error")
+        await server.wait_for_received("session.update", count=updates + 1)
+        await server.wait_for_sent("session.updated", count=updates + 1)
+        tool.release.set()
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 3, what="the answer")
+
+    # The new session got the call (replayed) and then its one output: the real result.
+    replayed_calls = [
+        e["item"]["call_id"]
+        for e in client_events(server, "conversation.item.create")
+        if e["item"]["type"] == "function_call"
+    ]
+    assert replayed_calls == [call_id]
+    outputs = _outputs(server)
+    assert [o["call_id"] for o in outputs] == [call_id]
+    assert json.loads(outputs[0]["output"]) == {"city": "Paris", "sky": "sunny"}
+
+
+async def test_a_replay_sends_each_finished_call_with_its_output(make_server: Any) -> None:
+    """A new session must not see a finished call as still open."""
+    server = await make_server(
+        [
+            Turn(reply="Hello."),
+            Turn(user="Weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
+            Turn(reply="It is sunny in Paris."),
+        ]
+    )
+
+    async def get_weather(params: FunctionCallParams) -> None:
+        await params.result_callback({"sky": "sunny"})
+
+    service = service_for(server.url)
+    service.register_function("get_weather", get_weather)
+    async with running_bot(service, _tools_context()) as bot:
+        await bot.queue(LLMRunFrame())
+        await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the greeting")
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 3, what="the answer")
+        await wait_for(
+            lambda: any("sunny" in str(m.get("content")) for m in bot.context.get_messages()),  # type: ignore[union-attr]
+            what="the tool round in the context",
+        )
+        call_id = _call_id(server)
+        before = len(server.received)
+        updates = len(client_events(server, "session.update"))
+        await server.close_connections(code=1011, reason="internal error")
+        await server.wait_for_received("session.update", count=updates + 1)
+        await server.wait_for_sent("session.updated", count=updates + 1)
+
+    replay = [
+        e["item"] for e in server.received[before:] if e["type"] == "conversation.item.create"
+    ]
+    kinds = [(i["type"], i.get("call_id")) for i in replay if i["type"] != "message"]
+    assert kinds == [("function_call", call_id), ("function_call_output", call_id)]
+    output = next(i for i in replay if i["type"] == "function_call_output")
+    assert json.loads(output["output"]) == {"sky": "sunny"}

@@ -234,9 +234,31 @@ class RealtimeLLMService(ConnectionOwner):
         if self._context is None:
             return []
         self._conversation_started = True
-        messages = self._context.get_messages()
+        return self._whole_context_outputs(self._context.get_messages())
+
+    def _whole_context_outputs(self, messages: list[Any]) -> list[out.Output]:
+        """Every message as items, for a session that has none of them yet.
+
+        A tool result goes with its call: a new session given a ``function_call`` without
+        its output sees the call still open, and the model may make it again. So the items
+        are created first (each output once), and only then is every call with a result
+        marked completed, so that no later sync answers it a second time. A call still
+        running has no result yet (its placeholder is not one), so it stays open for the
+        result. An output whose call is neither among the items nor made by the server
+        (a stray tool message) is left out: the server refuses outputs for unknown calls.
+        """
+        items = self._context_sync.initial_items(messages)
+        calls = {str(i.get("call_id")) for i in items if i.get("type") == "function_call"}
+        kept = [
+            item
+            for item in items
+            if item.get("type") != "function_call_output"
+            or str(item.get("call_id")) in calls
+            or self._session.knows_call(str(item.get("call_id")))
+        ]
+        outputs = self._session.create_items(kept)
         self._session.mark_tool_calls_completed(completed_tool_call_ids(messages))
-        return self._session.create_items(self._context_sync.initial_items(messages))
+        return outputs
 
     def service_metadata_frame(self) -> LLMServiceMetadataFrame:
         """Realtime; with server VAD the server drives the user's turns."""
@@ -369,10 +391,10 @@ class RealtimeLLMService(ConnectionOwner):
         return bool(synced.items) or not self._session.response_active
 
     def _initial_context_outputs(self, context: LLMContext) -> list[out.Output]:
-        messages = context.get_messages()
-        self._session.mark_tool_calls_completed(completed_tool_call_ids(messages))
-        items = self._context_sync.initial_items(messages)
-        return [*self._session.create_items(items), *self._session.request_response()]
+        return [
+            *self._whole_context_outputs(context.get_messages()),
+            *self._session.request_response(),
+        ]
 
     async def _on_messages_append(self, frame: LLMMessagesAppendFrame, _: FrameDirection) -> bool:
         if self._context is not None:
