@@ -352,3 +352,43 @@ async def test_a_replay_sends_each_finished_call_with_its_output(make_server: An
     assert kinds == [("function_call", call_id), ("function_call_output", call_id)]
     output = next(i for i in replay if i["type"] == "function_call_output")
     assert json.loads(output["output"]) == {"sky": "sunny"}
+
+
+async def test_an_async_update_is_a_message_and_the_final_result_the_one_output(
+    make_server: Any,
+) -> None:
+    """Intermediate results keep the call open; only the final result answers it."""
+    server = await make_server(
+        [
+            Turn(user="Book a table.", reply=ToolCall.of("get_weather", city="Paris")),
+            Turn(reply="Still working on it."),
+            Turn(reply="Done: it is sunny."),
+        ]
+    )
+    release = asyncio.Event()
+
+    async def slow_weather(params: FunctionCallParams) -> None:
+        update = FunctionCallResultProperties(is_final=False)
+        await params.result_callback({"progress": "half way"}, properties=update)
+        await release.wait()
+        await params.result_callback({"sky": "sunny"})
+
+    service = service_for(server.url)
+    service.register_function("get_weather", slow_weather, cancel_on_interruption=False)
+    async with running_bot(service, _tools_context()) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="the update")
+        assert _outputs(server) == []  # the call is still open
+        release.set()
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 3, what="the result")
+
+    updates = [
+        e["item"]
+        for e in client_events(server, "conversation.item.create")
+        if e["item"]["type"] == "message" and "half way" in json.dumps(e["item"])
+    ]
+    assert [u["role"] for u in updates] == ["system"]
+    outputs = _outputs(server)
+    assert [o["call_id"] for o in outputs] == [_call_id(server)]
+    assert json.loads(outputs[0]["output"]) == {"sky": "sunny"}
