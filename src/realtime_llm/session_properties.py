@@ -557,13 +557,19 @@ class SessionProperties(_SessionModel):
         return self.output_modalities is None or "audio" in self.output_modalities
 
 
-def default_session_properties(model: str = DEFAULT_MODEL) -> SessionProperties:
+def default_session_properties(
+    model: str = DEFAULT_MODEL, *, voice: str | None = DEFAULT_VOICE
+) -> SessionProperties:
     """The session a voice bot wants unless told otherwise.
 
-    Audio out, 24 kHz PCM both ways, server VAD with the protocol's defaults, voice
-    "alloy", and user transcription turned on (the protocol leaves it off, which would
-    leave the conversation history without the user's words).
+    Audio out, 24 kHz PCM both ways, server VAD with the protocol's defaults, ``voice``
+    ("alloy"; a dialect passes its own default, ``None`` leaves it to the server), and user
+    transcription turned on (the protocol leaves it off, which would leave the
+    conversation history without the user's words).
     """
+    output = (
+        AudioOutput(format=PCMFormat(), voice=voice) if voice else AudioOutput(format=PCMFormat())
+    )
     return SessionProperties(
         model=model,
         output_modalities=["audio"],
@@ -579,6 +585,6 @@ def default_session_properties(model: str = DEFAULT_MODEL) -> SessionProperties:
                     interrupt_response=True,
                 ),
             ),
-            output=AudioOutput(format=PCMFormat(), voice=DEFAULT_VOICE),
+            output=output,
         ),
     )

@@ -51,6 +51,7 @@ from realtime_llm.pipecat.context_sync import ContextSync
 from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
+    check_voice,
     default_settings,
     session_update_needed,
     unsupported_fields,
@@ -128,13 +129,14 @@ class RealtimeLLMService(ConnectionOwner):
                 "api_key", f"dialect {self._dialect.name!r} needs an api_key or a token_provider"
             )
         self._token_provider = token_provider
-        store = default_settings()
+        store = default_settings(voice=self._dialect.default_voice)
         if settings is not None:
             store.apply_update(settings)
             given = {k for k, v in settings.given_fields().items() if v is not None}
             for name in unsupported_fields(given):
                 logger.warning(f"setting {name!r} is not supported by the realtime API; ignored")
         store.validate()
+        check_voice(store, self._dialect)
         self._check_capabilities(store)
         super().__init__(settings=store, **kwargs)
         self._api_key = api_key
@@ -428,6 +430,7 @@ class RealtimeLLMService(ConnectionOwner):
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         if isinstance(delta, RealtimeLLMSettings):
             delta.validate()
+            check_voice(delta, self._dialect)
             self._check_capabilities(delta)
         changed = await super()._update_settings(delta)
         for name in unsupported_fields(changed):
