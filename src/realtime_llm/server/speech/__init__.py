@@ -1,7 +1,7 @@
 """Real speech for the local server: Silero VAD, pocketsphinx, eSpeak NG; all offline.
 
 Everything here runs on a CPU with models that ship inside pip packages (the ``speech``
-extra: ``pip install 'pipecat-realtime-llm[speech]'``); nothing is downloaded at run time.
+extra: ``pip install -e ".[speech]"`` from a checkout); nothing is downloaded at run time.
 
 * :class:`SpeechEngine` -- an :class:`~realtime_llm.server.Engine` that transcribes with
   :class:`PocketsphinxRecognizer`, speaks with :class:`EspeakSynthesizer` and lets a brain
