@@ -500,3 +500,25 @@ def test_a_voice_update_is_checked_before_anything_changes() -> None:
     check_voice(Settings(session_properties=voice("echo")), OpenAIDialect())
     check_voice(Settings(model="gpt-realtime"), OpenAIDialect())  # no voice: nothing to check
     check_voice(Settings(session_properties=voice("REX")), XAIDialect())  # any case on xAI
+
+
+async def test_a_runtime_voice_update_to_an_unknown_voice_is_one_error_and_sends_nothing(
+    make_server: Any,
+) -> None:
+    from pipecat.frames.frames import ErrorFrame, LLMUpdateSettingsFrame
+
+    from .harness import client_events, running_bot, service_for, wait_for
+
+    server = await make_server()
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.queue(LLMUpdateSettingsFrame(delta=Settings(session_properties=voice("nope"))))
+        await wait_for(lambda: bot.up(ErrorFrame), what="the ErrorFrame")
+        await bot.queue(LLMUpdateSettingsFrame(delta=Settings(session_properties=voice("echo"))))
+        await server.wait_for_received("session.update", count=2)
+        assert bot.service.is_usable
+    errors = bot.up(ErrorFrame)
+    assert len(errors) == 1
+    assert "'nope' is not a voice of local; use one of: alloy" in errors[0].error
+    updates = client_events(server, "session.update")
+    assert [u["session"]["audio"]["output"]["voice"] for u in updates] == ["alloy", "echo"]
