@@ -196,6 +196,9 @@ def spoken(sentences: Sequence[str], rates: Sequence[int]) -> dict[tuple[int, st
     return audio
 
 
+SHOW_MISSES = False  # --show-misses: print each sentence not heard exactly
+
+
 def score(
     transcribe: Callable[[bytes], str],
     audio: dict[tuple[int, str], bytes],
@@ -208,6 +211,8 @@ def score(
         start = time.perf_counter()
         heard = transcribe(pcm)
         result.add(sentence, heard, time.perf_counter() - start, len(pcm) / (RATE * 2))
+        if SHOW_MISSES and words(heard) != words(sentence):
+            print(f"<!-- {rate} wpm: {sentence!r} heard as {heard!r} -->")
     return result
 
 
@@ -222,7 +227,12 @@ def main() -> None:
         "--discounts", default="0.5", help="lm_discount values to compare (comma-separated)"
     )
     parser.add_argument("--no-generic", action="store_true", help="skip the slow generic LM")
+    parser.add_argument(
+        "--show-misses", action="store_true", help="print what was heard when it was not exact"
+    )
     args = parser.parse_args()
+    global SHOW_MISSES
+    SHOW_MISSES = args.show_misses
     rates = [int(r) for r in args.rates.split(",")]
     discounts = [float(d) for d in args.discounts.split(",")]
     started = time.perf_counter()
