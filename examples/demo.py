@@ -4,7 +4,7 @@
     python examples/demo.py --openai        # the same bot against OpenAI (OPENAI_API_KEY)
 
 It starts the project's local realtime server in-process with real offline speech (Silero
-VAD, pocketsphinx, eSpeak NG) and runs the conversation of ``voice_conversation.py``: the
+VAD, pocketsphinx, eSpeak NG) and runs the conversation of ``_conversation.py``: the
 bot greets, hears a recorded question, calls a weather tool and answers. Both sides are
 printed with timings, and the bot's voice is written to a WAV file.
 """
@@ -20,7 +20,7 @@ import asyncio
 import sys
 from typing import Any
 
-from voice_conversation import QUESTION, quiet_logs, require_env, talk
+from _conversation import QUESTION, quiet_logs, require_env, talk
 
 from realtime_llm import RealtimeLLMService
 from realtime_llm.server import LocalRealtimeServer
@@ -31,8 +31,8 @@ async def start_local_server() -> LocalRealtimeServer:
         from realtime_llm.server.speech import SpeechEngine, speech_vad_factory
 
         engine: Any = SpeechEngine()
-    except ImportError as exc:
-        raise SystemExit(f"{exc}\nInstall it with: pip install -e '.[speech]'") from None
+    except ImportError as exc:  # the message says how to install the extra
+        raise SystemExit(str(exc)) from None
     server = LocalRealtimeServer(engine, vad_factory=speech_vad_factory, chunk_interval_s=0.02)
     return await server.start()
 

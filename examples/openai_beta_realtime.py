@@ -13,7 +13,7 @@ import asyncio
 import os
 import sys
 
-from voice_conversation import quiet_logs, require_env, talk
+from _conversation import quiet_logs, require_env, talk
 
 from realtime_llm import RealtimeLLMService
 

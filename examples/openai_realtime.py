@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from voice_conversation import quiet_logs, require_env, talk
+from _conversation import quiet_logs, require_env, talk
 
 from realtime_llm import RealtimeLLMService
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -328,6 +329,27 @@ def test_bad_values_name_the_field(data: dict[str, Any], field: str) -> None:
         SessionProperties.from_mapping(data)
     assert caught.value.field == field
     assert field in str(caught.value)
+
+
+@pytest.mark.parametrize(("data", "field"), BAD_SESSIONS)
+def test_pydantic_entry_points_raise_settings_errors_too(data: dict[str, Any], field: str) -> None:
+    """``model_validate`` and ``model_validate_json`` are pydantic's; the error is ours."""
+    with pytest.raises(InvalidSettingsError) as caught:
+        SessionProperties.model_validate(data)
+    assert caught.value.field == field
+    with pytest.raises(InvalidSettingsError) as caught:
+        SessionProperties.model_validate_json(json.dumps(data))
+    assert caught.value.field == field
+
+
+def test_nested_models_validate_with_their_own_path() -> None:
+    with pytest.raises(InvalidSettingsError) as caught:
+        ServerVad.model_validate({"threshold": 3})
+    assert caught.value.field == "session_properties.audio.input.turn_detection.threshold"
+    assert SessionProperties.model_validate({"instructions": "Be brief."}).to_wire() == {
+        "type": "realtime",
+        "instructions": "Be brief.",
+    }
 
 
 def test_from_mapping_path_prefix_can_be_chosen() -> None:

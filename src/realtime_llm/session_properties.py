@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -143,6 +143,44 @@ class _SessionModel(BaseModel):
                 raise settings_error(exc, self._error_prefix) from None
             finally:
                 _validating.reset(token)
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """pydantic's ``model_validate``, failing with the package's error, not pydantic's.
+
+        Users reach for pydantic's own entry points on a pydantic model; they must get
+        the same :class:`InvalidSettingsError` naming the field as the constructor gives.
+        """
+        return cls._translating(
+            lambda: super(_SessionModel, cls).model_validate(obj, *args, **kwargs)
+        )
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
+        """pydantic's ``model_validate_json``, failing with :class:`InvalidSettingsError`."""
+        return cls._translating(
+            lambda: super(_SessionModel, cls).model_validate_json(json_data, *args, **kwargs)
+        )
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """pydantic's ``model_validate_strings``, failing with :class:`InvalidSettingsError`."""
+        return cls._translating(
+            lambda: super(_SessionModel, cls).model_validate_strings(obj, *args, **kwargs)
+        )
+
+    @classmethod
+    def _translating(cls, validate: Callable[[], Self]) -> Self:
+        """Run ``validate``; outermost, turn a ``ValidationError`` into a settings error."""
+        if _validating.get():
+            return validate()
+        token = _validating.set(True)
+        try:
+            return validate()
+        except ValidationError as exc:
+            raise settings_error(exc, cls._error_prefix) from None
+        finally:
+            _validating.reset(token)
 
     def model_post_init(self, context: Any, /) -> None:
         """Count discriminators as set, so sparse serialization always carries them."""
@@ -519,13 +557,19 @@ class SessionProperties(_SessionModel):
         return self.output_modalities is None or "audio" in self.output_modalities
 
 
-def default_session_properties(model: str = DEFAULT_MODEL) -> SessionProperties:
+def default_session_properties(
+    model: str = DEFAULT_MODEL, *, voice: str | None = DEFAULT_VOICE
+) -> SessionProperties:
     """The session a voice bot wants unless told otherwise.
 
-    Audio out, 24 kHz PCM both ways, server VAD with the protocol's defaults, voice
-    "alloy", and user transcription turned on (the protocol leaves it off, which would
-    leave the conversation history without the user's words).
+    Audio out, 24 kHz PCM both ways, server VAD with the protocol's defaults, ``voice``
+    ("alloy"; a dialect passes its own default, ``None`` leaves it to the server), and user
+    transcription turned on (the protocol leaves it off, which would leave the
+    conversation history without the user's words).
     """
+    output = (
+        AudioOutput(format=PCMFormat(), voice=voice) if voice else AudioOutput(format=PCMFormat())
+    )
     return SessionProperties(
         model=model,
         output_modalities=["audio"],
@@ -541,6 +585,6 @@ def default_session_properties(model: str = DEFAULT_MODEL) -> SessionProperties:
                     interrupt_response=True,
                 ),
             ),
-            output=AudioOutput(format=PCMFormat(), voice=DEFAULT_VOICE),
+            output=output,
         ),
     )

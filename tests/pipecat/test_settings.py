@@ -426,3 +426,99 @@ def test_from_mapping_merges_flat_and_nested_keys_in_any_order_without_mutating(
 def test_from_mapping_hints_know_the_flat_keys(warnings_logged: list[str]) -> None:
     RealtimeLLMSettings.from_mapping({"turn_detecton": None})
     assert any("'turn_detecton' -> 'turn_detection'" in m for m in warnings_logged)
+
+
+# -- voices: checked against the dialect's ---------------------------------------------------
+
+
+def _service(dialect: str, voice_name: str | None = None, **kwargs: Any) -> Any:
+    from realtime_llm import RealtimeLLMService
+
+    settings = Settings(session_properties=voice(voice_name)) if voice_name else None
+    return RealtimeLLMService(api_key="k", dialect=dialect, settings=settings, **kwargs)
+
+
+def _voice_of(service: Any) -> str | None:
+    props = service.settings.session_properties  # the store the service sends from
+    assert isinstance(props, SessionProperties)
+    return props.voice
+
+
+@pytest.mark.parametrize("dialect", ["openai", "azure", "local", "openai_beta"])
+def test_an_unknown_voice_is_refused_where_the_provider_has_no_custom_voices(
+    dialect: str,
+) -> None:
+    kwargs = (
+        {"base_url": "wss://r.openai.azure.com/openai/v1/realtime"} if dialect == "azure" else {}
+    )
+    with pytest.raises(InvalidSettingsError) as caught:
+        _service(dialect, "darth_vader", **kwargs)
+    assert caught.value.field == "session_properties.audio.output.voice"
+    assert "'darth_vader' is not a voice of" in str(caught.value)
+    assert "alloy, ash, ballad" in str(caught.value)  # the list to pick from
+
+
+def test_the_beta_refuses_the_ga_only_voices() -> None:
+    with pytest.raises(InvalidSettingsError, match="'marin' is not a voice of openai_beta"):
+        _service("openai_beta", "marin")
+    assert _voice_of(_service("openai", "marin")) == "marin"
+
+
+def test_a_flat_voice_key_is_checked_too() -> None:
+    from realtime_llm import RealtimeLLMService
+
+    with pytest.raises(InvalidSettingsError, match="darth_vader"):
+        RealtimeLLMService(api_key="k", settings=Settings.from_mapping({"voice": "darth_vader"}))
+
+
+@pytest.mark.parametrize(("dialect", "known"), [("xai", "Ara"), ("inworld", "Dennis")])
+def test_custom_voice_providers_warn_with_the_list(
+    dialect: str, known: str, warnings_logged: list[str]
+) -> None:
+    assert _voice_of(_service(dialect, known)) == known
+    assert warnings_logged == []
+    assert _voice_of(_service(dialect, "my-cloned-voice")) == "my-cloned-voice"
+    assert len(warnings_logged) == 1
+    assert "'my-cloned-voice' is not one of" in warnings_logged[0]
+    assert known.lower() in warnings_logged[0].lower()
+    assert "custom voice" in warnings_logged[0]
+
+
+def test_each_dialect_asks_for_its_own_default_voice(warnings_logged: list[str]) -> None:
+    assert _voice_of(_service("openai")) == "alloy"
+    assert _voice_of(_service("xai")) == "ara"  # xAI's own default; it has no "alloy"
+    assert _voice_of(_service("inworld")) is None  # no voice sent: Inworld picks
+    assert warnings_logged == []
+
+
+def test_a_voice_update_is_checked_before_anything_changes() -> None:
+    from realtime_llm.dialects import OpenAIDialect, XAIDialect
+    from realtime_llm.pipecat.settings import check_voice
+
+    with pytest.raises(InvalidSettingsError, match="darth_vader"):
+        check_voice(Settings(session_properties=voice("darth_vader")), OpenAIDialect())
+    check_voice(Settings(session_properties=voice("echo")), OpenAIDialect())
+    check_voice(Settings(model="gpt-realtime"), OpenAIDialect())  # no voice: nothing to check
+    check_voice(Settings(session_properties=voice("REX")), XAIDialect())  # any case on xAI
+
+
+async def test_a_runtime_voice_update_to_an_unknown_voice_is_one_error_and_sends_nothing(
+    make_server: Any,
+) -> None:
+    from pipecat.frames.frames import ErrorFrame, LLMUpdateSettingsFrame
+
+    from .harness import client_events, running_bot, service_for, wait_for
+
+    server = await make_server()
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.queue(LLMUpdateSettingsFrame(delta=Settings(session_properties=voice("nope"))))
+        await wait_for(lambda: bot.up(ErrorFrame), what="the ErrorFrame")
+        await bot.queue(LLMUpdateSettingsFrame(delta=Settings(session_properties=voice("echo"))))
+        await server.wait_for_received("session.update", count=2)
+        assert bot.service.is_usable
+    errors = bot.up(ErrorFrame)
+    assert len(errors) == 1
+    assert "'nope' is not a voice of local; use one of: alloy" in errors[0].error
+    updates = client_events(server, "session.update")
+    assert [u["session"]["audio"]["output"]["voice"] for u in updates] == ["alloy", "echo"]

@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from realtime_llm.server import EnergyVad, Engine, LocalRealtimeServer
+from realtime_llm.server import (
+    EnergyVad,
+    Engine,
+    LocalRealtimeServer,
+    RuleEngine,
+    ScriptedEngine,
+    Turn,
+)
 from realtime_llm.server.speech import (
     DEMO_PHRASES,
     EspeakSynthesizer,
@@ -29,7 +36,9 @@ from realtime_llm.server.speech import (
     SileroVad,
     SpeechDependencyError,
     SpeechEngine,
+    expected_phrases,
     speech_vad_factory,
+    tool_phrases,
 )
 from realtime_llm.server.vad import SpeechStarted, SpeechStopped, VadSettings
 
@@ -167,6 +176,99 @@ def test_a_grammar_only_hears_its_phrases(synthesizer: EspeakSynthesizer) -> Non
 def test_words_without_a_pronunciation_are_refused(speech_installed: None) -> None:
     with pytest.raises(ValueError, match="qwxzzy"):
         PocketsphinxRecognizer(["hello qwxzzy"])
+
+
+# -- what the recognizer listens for ----------------------------------------------------------
+
+
+def test_tool_phrases_are_names_descriptions_parameters_and_enums() -> None:
+    tools: list[Any] = [
+        {
+            "type": "function",
+            "name": "bookTable_now",
+            "description": "Book a table at a restaurant",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "party_size": {"type": "integer", "description": "How many people"},
+                    "cuisine": {"type": "string", "enum": ["italian", "thai", 3]},
+                },
+            },
+        },
+        {"type": "mcp", "server_label": "x"},  # not a function: nothing to say
+        {"type": "function", "name": 7},  # malformed: skipped, never an error
+        "junk",
+    ]
+    assert tool_phrases(tools) == (
+        "book table now",
+        "Book a table at a restaurant",
+        "party size",
+        "How many people",
+        "cuisine",
+        "italian",
+        "thai",
+    )
+
+
+def test_expected_phrases_come_from_the_brain_and_the_caller() -> None:
+    script = ScriptedEngine([Turn(user="Book me a flight."), Turn(reply="Done."), Turn(user="")])
+    assert expected_phrases(script) == ("Book me a flight.",)
+    assert expected_phrases(script, ["tell me a joke", "Book me a flight."]) == (
+        "Book me a flight.",
+        "tell me a joke",
+    )
+    assert expected_phrases(RuleEngine()) == DEMO_PHRASES
+    assert expected_phrases(object()) == DEMO_PHRASES  # nothing said: the demo's phrases
+
+
+def test_a_scripted_phrase_outside_the_demo_phrases_is_recognized_exactly(
+    synthesizer: EspeakSynthesizer,
+) -> None:
+    phrase = "book me a flight to rome"
+    assert phrase not in DEMO_PHRASES
+    script = ScriptedEngine([Turn(user="Book me a flight to Rome.", reply="Booked.")])
+    engine = SpeechEngine(script, synthesizer=synthesizer)
+    assert engine.transcribe(silence(300) + synthesizer(phrase) + silence(500)) == phrase
+
+
+def test_phrases_passed_in_are_heard_beside_the_brains_own(
+    synthesizer: EspeakSynthesizer,
+) -> None:
+    engine = SpeechEngine(phrases=["Tell me a joke!"], synthesizer=synthesizer)
+    assert set(engine.expected) == {*DEMO_PHRASES, "Tell me a joke!"}
+    assert engine.transcribe(synthesizer("Tell me a joke.")) == "tell me a joke"
+    assert engine.transcribe(synthesizer("What time is it?")) == "what time is it"
+
+
+def test_words_without_a_pronunciation_in_expected_phrases_are_skipped_with_a_warning(
+    speech_installed: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="realtime_llm.server.speech.engine"):
+        engine = SpeechEngine(phrases=["hello qwxzzy"])
+    assert "qwxzzy" in caplog.text
+    assert isinstance(engine.transcriber, PocketsphinxRecognizer)
+    assert engine.transcriber.skipped_words == {"qwxzzy"}
+    assert "qwxzzy" not in engine.transcriber.vocabulary
+
+
+async def test_the_words_of_the_tools_a_session_declares_are_heard(
+    make_server: MakeServer, synthesizer: EspeakSynthesizer
+) -> None:
+    phrase = "book a table at a restaurant"
+    engine = SpeechEngine(synthesizer=synthesizer)
+    assert isinstance(engine.transcriber, PocketsphinxRecognizer)
+    assert not {"table", "restaurant"} & engine.transcriber.vocabulary  # only the tool has them
+    server = await make_server(engine, vad_factory=speech_vad_factory)
+    tool = {"type": "function", "name": "book_table", "description": "Book a table at a restaurant"}
+    async with connect_client(server) as client:
+        await client.send(_session_update(tools=[tool]))
+        await client.wait_for("session.updated")
+        await client.append(silence(300) + synthesizer(phrase) + silence(900))
+        heard = await client.wait_for(
+            "conversation.item.input_audio_transcription.completed", timeout=10
+        )
+        await client.wait_for("response.done", timeout=10)
+    assert heard["transcript"] == phrase
 
 
 # -- Silero VAD -------------------------------------------------------------------------------

@@ -23,7 +23,10 @@ Hooks (override what differs; everything has a GA default):
 =========================  ===========================================================
 
 Flags and facts: ``capabilities``, ``configure_on`` (the event that triggers the first
-``session.update``), ``session_limit_s``, ``requires_api_key``.
+``session.update``), ``session_limit_s``, ``requires_api_key``, and the voices:
+``voices`` (the built-in ones), ``custom_voices`` (whether others are accepted too) and
+``default_voice`` (what the service asks for unless told otherwise; ``None``: the
+server's own default). ``knows_voice(v)`` is the check.
 """
 
 from __future__ import annotations
@@ -36,9 +39,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from realtime_llm.errors import ErrorClass, classify_error
 from realtime_llm.protocol.capabilities import Capabilities
 
-__all__ = ["AuthScheme", "Dialect", "redact_url"]
+__all__ = ["OPENAI_VOICES", "AuthScheme", "Dialect", "redact_url"]
 
 AuthScheme = Literal["bearer", "api-key", "basic", "none"]
+
+OPENAI_VOICES = frozenset(
+    {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
+)
+"""OpenAI GA's built-in voices (``openai.types.realtime``); other names are refused."""
 
 _SAFE_QUERY_KEYS = frozenset({"model", "deployment", "api-version", "protocol", "intent"})
 
@@ -76,6 +84,12 @@ class Dialect:
     """The server event after which the first ``session.update`` is sent."""
     rewrites_outgoing: ClassVar[bool] = False
     """Whether :meth:`outgoing` changes anything (audio appends never go through it)."""
+    voices: ClassVar[frozenset[str]] = OPENAI_VOICES
+    """The server's built-in voices: a voice outside them is refused, unless..."""
+    custom_voices: ClassVar[bool] = False
+    """...the server also takes custom (cloned, designed) voices: then it is a warning."""
+    default_voice: ClassVar[str | None] = "alloy"
+    """The voice the service asks for unless told otherwise (None: the server's default)."""
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("?")
@@ -106,6 +120,10 @@ class Dialect:
     def canonical_type(self, event_type: str) -> str | None:
         """Map an inbound event type to its GA name; None drops the event."""
         return self.event_aliases.get(event_type, event_type)
+
+    def knows_voice(self, voice: str) -> bool:
+        """Whether ``voice`` is one of :attr:`voices` (exact names, as OpenAI spells them)."""
+        return voice in self.voices
 
     def classify_error(self, code: str | None, error_type: str | None) -> ErrorClass:
         """What a server error code means on this server."""

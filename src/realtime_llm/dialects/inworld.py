@@ -4,7 +4,9 @@
 ``Basic`` key (``id:secret`` is base64-encoded for you) or a ``Bearer`` JWT. The server
 sends ``ping`` (dropped here), and ``response.function_call_arguments.done`` may lack
 ``name`` (the core remembers it from the output item). The session carries ``model``
-(the LLM behind the voice), which the URL does not.
+(the LLM behind the voice), which the URL does not. Voices are Inworld TTS voices
+(``Dennis``, ``Sarah``, ``Clive``...) or the account's cloned ones, so an unknown name only
+draws a warning, and no voice is asked for unless one is set (Inworld picks its default).
 """
 
 from __future__ import annotations
@@ -31,6 +33,30 @@ class InworldDialect(Dialect):
     capabilities: ClassVar[Capabilities] = Capabilities(
         echoes_response_metadata=False  # undocumented: correlate responses by order
     )
+    voices: ClassVar[frozenset[str]] = frozenset(
+        {
+            "Alex",
+            "Ashley",
+            "Clive",
+            "Craig",
+            "Deborah",
+            "Dennis",
+            "Edward",
+            "Elizabeth",
+            "Julia",
+            "Mark",
+            "Olivia",
+            "Priya",
+            "Ronald",
+            "Sarah",
+            "Shaun",
+            "Theodore",
+            "Timothy",
+            "Wendy",
+        }
+    )  # Inworld TTS's built-in English voices as its docs listed them (unconfirmed)
+    custom_voices: ClassVar[bool] = True
+    default_voice: ClassVar[str | None] = None
 
     def __init__(
         self, base_url: str | None = None, *, session_key: str | None = None, jwt: bool = False

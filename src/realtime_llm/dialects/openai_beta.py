@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from realtime_llm.dialects.base import Dialect
+from realtime_llm.dialects.base import OPENAI_VOICES, Dialect
 from realtime_llm.protocol.capabilities import Capabilities
 
 __all__ = ["OpenAIBetaDialect", "flat_session"]
@@ -56,6 +56,7 @@ class OpenAIBetaDialect(Dialect):
     session_limit_s: ClassVar[float | None] = 1800.0
     capabilities: ClassVar[Capabilities] = Capabilities(supports_image_input=False)
     rewrites_outgoing: ClassVar[bool] = True
+    voices: ClassVar[frozenset[str]] = OPENAI_VOICES - {"marin", "cedar"}  # the beta's types
     event_aliases: ClassVar[Mapping[str, str | None]] = {
         "response.audio.delta": "response.output_audio.delta",
         "response.audio.done": "response.output_audio.done",

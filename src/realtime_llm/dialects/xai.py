@@ -6,7 +6,8 @@ there is no ``type``; the server also sends ``ping``, a cumulative
 to ``response.output_text.delta`` (the duplicates are dropped here); there is no
 ``conversation.item.truncate``, no image input, and audio is PCM only. Sessions last 30
 minutes per xAI's docs (others report more; set ``session_limit_s`` on an instance to
-change it).
+change it). Its voices are ``ara`` (the default), ``eve``, ``leo``, ``rex`` and ``sal``,
+in any case; other names only draw a warning, since xAI also has custom voices.
 """
 
 from __future__ import annotations
@@ -32,12 +33,19 @@ class XAIDialect(Dialect):
         supports_image_input=False,
         audio_formats=frozenset({"audio/pcm"}),  # PCM at 8-48 kHz per xAI's docs
     )
+    voices: ClassVar[frozenset[str]] = frozenset({"ara", "eve", "leo", "rex", "sal"})
+    custom_voices: ClassVar[bool] = True
+    default_voice: ClassVar[str | None] = "ara"
     event_aliases: ClassVar[Mapping[str, str | None]] = {
         "ping": None,
         "response.text.delta": None,  # duplicate of response.output_text.delta
         "response.text.done": None,
         "conversation.item.input_audio_transcription.updated": None,  # cumulative
     }
+
+    def knows_voice(self, voice: str) -> bool:
+        """xAI's voice names are case-insensitive (its docs write ``Ara``, it sends ``ara``)."""
+        return voice.lower() in self.voices
 
     def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
         flat = {k: v for k, v in session.items() if k not in ("type", "audio")}

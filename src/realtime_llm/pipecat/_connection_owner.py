@@ -74,10 +74,13 @@ class ConnectionOwner(FrameOutputs):
         """
         self._closing = False
         failure: ConnectionFailed | None = None
+        attempts = 0
+        started = time.monotonic()
         for delay in (
             self._reconnect_policy.delays() if self._reconnect_policy.max_attempts else [0.0]
         ):
             await asyncio.sleep(delay)
+            attempts += 1
             try:
                 await self._open()
                 return True
@@ -87,7 +90,10 @@ class ConnectionOwner(FrameOutputs):
             except ConnectionFailed as exc:
                 failure = exc
                 logger.warning(f"{self}: cannot connect yet: {exc}")
-        await self._report_error(str(failure), ErrorClass.FATAL)
+        tried = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        if attempts > 1:
+            tried += f" over {time.monotonic() - started:.1f} s"
+        await self._report_error(f"{failure} (gave up after {tried})", ErrorClass.FATAL)
         return False
 
     async def _open(self) -> None:

@@ -52,6 +52,7 @@ from realtime_llm.pipecat.context_sync import ContextSync, SyncResult
 from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
+    check_voice,
     default_settings,
     session_update_needed,
     unsupported_fields,
@@ -136,7 +137,7 @@ class RealtimeLLMService(ConnectionOwner):
             )
         self._token_provider = token_provider
         legacy = legacy_settings(kwargs)  # pipecat's built-in service's arguments
-        store = default_settings()
+        store = default_settings(voice=self._dialect.default_voice)
         if legacy is not None:
             store.apply_update(legacy)
         if settings is not None:
@@ -145,6 +146,7 @@ class RealtimeLLMService(ConnectionOwner):
             for name in unsupported_fields(given):
                 logger.warning(f"setting {name!r} is not supported by the realtime API; ignored")
         store.validate()
+        check_voice(store, self._dialect)
         self._check_capabilities(store)
         super().__init__(settings=store, **kwargs)
         self._api_key = api_key
@@ -474,6 +476,7 @@ class RealtimeLLMService(ConnectionOwner):
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         if isinstance(delta, RealtimeLLMSettings):
             delta.validate()
+            check_voice(delta, self._dialect)
             self._check_capabilities(delta)
         changed = await super()._update_settings(delta)
         for name in unsupported_fields(changed):

@@ -45,9 +45,11 @@ from pipecat.services.settings import LLMSettings, ServiceSettings
 from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 from typing_extensions import Self
 
+from realtime_llm.dialects.base import Dialect
 from realtime_llm.errors import InvalidSettingsError
 from realtime_llm.session_properties import (
     DEFAULT_MODEL,
+    DEFAULT_VOICE,
     SessionProperties,
     default_session_properties,
 )
@@ -55,6 +57,7 @@ from realtime_llm.session_properties import (
 __all__ = [
     "UNSUPPORTED_FIELDS",
     "RealtimeLLMSettings",
+    "check_voice",
     "default_settings",
     "reconnect_needed",
     "session_update_needed",
@@ -329,14 +332,44 @@ def _check_number(
         raise InvalidSettingsError(name, f"must be <= {high}, not {value!r}")
 
 
+def check_voice(settings: ServiceSettings, dialect: Dialect) -> None:
+    """Check the voice ``settings`` set (if any) against the dialect's voices.
+
+    A voice the server does not have is refused as it would be on the wire, but at
+    construction (or update) time and naming the field: :class:`InvalidSettingsError`
+    listing the voices. Where the server also takes custom voices
+    (``dialect.custom_voices``) an unknown name may be one of them, so it is only a
+    warning, with the list, to catch a typo.
+    """
+    session = getattr(settings, "session_properties", NOT_GIVEN)
+    voice = session.voice if isinstance(session, SessionProperties) else None
+    if voice is None or dialect.knows_voice(voice):
+        return
+    known = ", ".join(sorted(dialect.voices))
+    if dialect.custom_voices:
+        logger.warning(
+            f"voice {voice!r} is not one of {dialect.name}'s built-in voices ({known}); "
+            "fine if it is a custom voice of your account"
+        )
+        return
+    raise InvalidSettingsError(
+        "session_properties.audio.output.voice",
+        f"{voice!r} is not a voice of {dialect.name}; use one of: {known}",
+    )
+
+
 def default_settings(
-    model: str | None = None, system_instruction: str | None = None
+    model: str | None = None,
+    system_instruction: str | None = None,
+    *,
+    voice: str | None = DEFAULT_VOICE,
 ) -> RealtimeLLMSettings:
     """A complete store: every ``LLMSettings`` field given, unsupported ones ``None``.
 
     The session is :func:`~realtime_llm.session_properties.default_session_properties`
-    (audio, server VAD, transcription on), with ``model``/``instructions`` mirrored in.
-    The service builds this and then ``apply_update``s the user's settings onto it.
+    (audio, server VAD, transcription on, ``voice``: the service passes its dialect's
+    ``default_voice``), with ``model``/``instructions`` mirrored in. The service builds
+    this and then ``apply_update``s the user's settings onto it.
     """
     chosen = model or DEFAULT_MODEL
     return RealtimeLLMSettings(
@@ -352,7 +385,7 @@ def default_settings(
         filter_incomplete_user_turns=False,
         user_turn_completion_config=None,
         use_provider_thinking_default=False,
-        session_properties=default_session_properties(chosen),
+        session_properties=default_session_properties(chosen, voice=voice),
     )
 
 

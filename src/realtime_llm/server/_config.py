@@ -35,10 +35,12 @@ __all__ = [
     "AUDIO_FORMAT",
     "AUDIO_INPUT_FIELDS",
     "AUDIO_OUTPUT_FIELDS",
+    "BETA_VOICES",
     "DEFAULT_INSTRUCTIONS",
     "FUNCTION_TOOL",
     "MAX_OUTPUT_TOKENS",
     "NOISE_REDUCTION",
+    "OPENAI_VOICES",
     "SEMANTIC_VAD_FIELDS",
     "SERVER_VAD_FIELDS",
     "SESSION_FIELDS",
@@ -52,6 +54,7 @@ __all__ = [
     "apply_session_update",
     "default_session",
     "turn_detection_with_defaults",
+    "voice_problem",
 ]
 
 DEFAULT_INSTRUCTIONS = (
@@ -69,6 +72,41 @@ AUDIO_FORMAT: Check = Tagged(
 VOICE: Check = AnyOf(
     String(), Obj({"id": String()}, required=["id"]), expected="a string or a voice object"
 )
+"""The voice's shape. Which names exist is the server dialect's business (voice_problem)."""
+
+OPENAI_VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
+)
+"""OpenAI GA's built-in voices, in the order its docs list them."""
+BETA_VOICES = OPENAI_VOICES[:8]
+"""The beta's voices, per ``openai.types.beta.realtime`` (no ``marin``, ``cedar``)."""
+
+
+def voice_problem(
+    container: Mapping[str, Any], path: str, voices: tuple[str, ...] | None
+) -> Problem | None:
+    """Refuse a voice name the server does not have, as OpenAI does (``invalid_value``).
+
+    ``container`` is a GA session or response object and ``path`` its parameter name
+    (``session``, ``response``); ``voices`` None accepts any name (servers with custom
+    voices). A voice object (``{"id": ...}``, a custom voice) is always accepted.
+    """
+    audio = container.get("audio")
+    output = audio.get("output") if isinstance(audio, Mapping) else None
+    voice = output.get("voice") if isinstance(output, Mapping) else None
+    if voices is None or not isinstance(voice, str):
+        return None
+    return Enum(*voices)(voice, f"{path}.audio.output.voice")
+
 
 FUNCTION_TOOL: Check = Obj(
     {

@@ -37,7 +37,7 @@ from websockets.http11 import Request, Response
 
 from ._wire import IdGenerator
 from .dialects import DialectEdge, ServerDialect, get_server_dialect
-from .engine import Engine
+from .engine import Engine, HearsDeclaredTools
 from .rules import RuleEngine
 from .session import (
     DEFAULT_MAX_EVENT_BYTES,
@@ -173,7 +173,11 @@ class _Connection:
     async def _transcribe(self, command: Transcribe) -> None:
         engine = self.server.engine
         try:
-            text = await asyncio.to_thread(engine.transcribe, command.pcm)
+            if isinstance(engine, HearsDeclaredTools):
+                tools = tuple(self.session.session.get("tools") or ())
+                text = await asyncio.to_thread(engine.transcribe_with_tools, command.pcm, tools)
+            else:
+                text = await asyncio.to_thread(engine.transcribe, command.pcm)
         except Exception as exc:
             logger.exception("local realtime server: the engine failed to transcribe")
             events = self.session.transcription_failed(

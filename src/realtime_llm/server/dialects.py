@@ -44,7 +44,7 @@ import copy
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
@@ -52,14 +52,17 @@ from ._client_events import CLIENT_EVENT_TYPES
 from ._config import (
     AUDIO_INPUT_FIELDS,
     AUDIO_OUTPUT_FIELDS,
+    BETA_VOICES,
     FUNCTION_TOOL,
     MAX_OUTPUT_TOKENS,
+    OPENAI_VOICES,
     SEMANTIC_VAD_FIELDS,
     SERVER_VAD_FIELDS,
     SESSION_FIELDS,
     TRACING,
     TURN_DETECTION,
     VOICE,
+    voice_problem,
 )
 from ._schema import (
     Anything,
@@ -260,6 +263,8 @@ class ServerDialect:
     model_query: ClassVar[str | None] = "model"
     """The query key naming the model (None: the URL has none)."""
     unauthorized_body: ClassVar[Mapping[str, Any]] = _OPENAI_UNAUTHORIZED
+    voices: ClassVar[tuple[str, ...] | None] = OPENAI_VOICES
+    """The voice names the server has (None: any name, for servers with custom voices)."""
 
     # --- server events, GA -> dialect
     event_names: ClassVar[Mapping[str, str | None]] = {}
@@ -696,6 +701,7 @@ class OpenAIBetaServerDialect(ServerDialect):
     part_types: ClassVar[Mapping[str, str]] = {"output_text": "text", "output_audio": "audio"}
     unsupported_part_types = frozenset({"input_image"})
     session_shape = _BETA_SESSION
+    voices: ClassVar[tuple[str, ...] | None] = BETA_VOICES
     session_extras: ClassVar[Mapping[str, Check]] = {"temperature": Number(0.6, 1.2)}
     session_extra_defaults: ClassVar[Mapping[str, Any]] = {"temperature": 0.8}
     response_shape = _BETA_RESPONSE
@@ -766,6 +772,7 @@ class XAIServerDialect(ServerDialect):
     unsupported_client_events = frozenset({"conversation.item.truncate"})
     unsupported_part_types = frozenset({"input_image"})
     session_shape = _XAI_SESSION
+    voices: ClassVar[tuple[str, ...] | None] = None  # ara, eve, leo, rex, sal, and custom ones
 
 
 # --- Inworld -----------------------------------------------------------------------------------
@@ -785,6 +792,7 @@ class InworldServerDialect(ServerDialect):
     omitted_fields = _NO_FUNCTION_NAME
     pings = True
     session_extras: ClassVar[Mapping[str, Check]] = {"providerData": MapOf(Anything())}
+    voices: ClassVar[tuple[str, ...] | None] = None  # Inworld TTS voices and cloned ones
 
     def example_query(self, model: str) -> str:
         return urlencode({"key": "demo-session", "protocol": "realtime"})
@@ -863,14 +871,23 @@ class DialectEdge:
             translated = dialect.session_in(event["session"])
             if isinstance(translated, Problem):
                 return translated
-            session, self._pending_extras = translated
+            session, extras = translated
+            problem = voice_problem(session, "session", dialect.voices)
+            if problem is not None:
+                return replace(problem, param=dialect.rename_param(problem.param))
+            self._pending_extras = extras
             return {**event, "session": session}
         if kind == "conversation.item.create" and isinstance(event.get("item"), Mapping):
             item = dialect.item_in(event["item"], "item")
             return item if isinstance(item, Problem) else {**event, "item": item}
         if kind == "response.create" and isinstance(event.get("response"), Mapping):
             params = dialect.response_in(event["response"])
-            return params if isinstance(params, Problem) else {**event, "response": params}
+            if isinstance(params, Problem):
+                return params
+            problem = voice_problem(params, "response", dialect.voices)
+            if problem is not None:
+                return replace(problem, param=dialect.rename_param(problem.param))
+            return {**event, "response": params}
         return event
 
     # --- core -> client ---------------------------------------------------------------------

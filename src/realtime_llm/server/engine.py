@@ -28,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "Engine",
+    "HearsDeclaredTools",
     "Reply",
     "ResponseContext",
     "ToolCall",
@@ -121,6 +122,21 @@ class Engine(Protocol):
 
     def synthesize(self, text: str) -> bytes:
         """Speech for ``text`` as PCM16, 24 kHz, mono."""
+        ...
+
+
+@runtime_checkable
+class HearsDeclaredTools(Protocol):
+    """An engine whose recognizer also listens for the words of the session's tools.
+
+    The server calls :meth:`transcribe_with_tools` instead of ``transcribe`` for such an
+    engine, with the function tools the session declares: a user of a tool says its
+    words ("book a table", "cancel the order"), which a phrase-tuned recognizer would
+    not otherwise know (:class:`~realtime_llm.server.speech.SpeechEngine` does this).
+    """
+
+    def transcribe_with_tools(self, pcm16_24k: bytes, tools: Sequence[Mapping[str, Any]]) -> str:
+        """Text spoken in a committed user turn, given the session's declared tools."""
         ...
 
 

@@ -83,6 +83,15 @@ class RuleEngine:
     def transcribe(self, pcm16_24k: bytes) -> str:
         return self._transcriber(pcm16_24k)
 
+    def expected_phrases(self) -> tuple[str, ...]:
+        """What its users say: weather and time questions and small talk (``DEMO_PHRASES``).
+
+        A speech engine builds its recognizer's language model from this.
+        """
+        from .speech.phrases import DEMO_PHRASES  # the phrases need CITIES from here
+
+        return DEMO_PHRASES
+
     def synthesize(self, text: str) -> bytes:
         return self._synthesizer(text)
 

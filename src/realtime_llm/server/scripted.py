@@ -78,6 +78,11 @@ class ScriptedEngine:
         with self._lock:
             return self._replied >= len(self.turns)
 
+    def expected_phrases(self) -> tuple[str, ...]:
+        """The user lines of the script, in order: what a speech engine should listen for."""
+        with self._lock:
+            return tuple(t.user for t in self.turns if t.user)
+
     def transcribe(self, pcm16_24k: bytes) -> str:
         with self._lock:
             while self._heard < len(self.turns):

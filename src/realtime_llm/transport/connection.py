@@ -11,9 +11,12 @@ mapped to :mod:`realtime_llm.errors` here, once (``_map_connect_errors``).
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from loguru import logger
 from websockets.asyncio.client import ClientConnection, connect
@@ -34,6 +37,51 @@ _APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"'
 encoder's scan of every 20 ms chunk costs 20 times more than the join."""
 
 
+def _where(safe_url: str) -> tuple[str, int]:
+    """The host and port a URL connects to (the scheme's port when none is given)."""
+    parts = urlsplit(safe_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.hostname or "?", port or (443 if parts.scheme in ("wss", "https") else 80)
+
+
+def _why(exc: BaseException, safe_url: str) -> str:
+    """What went wrong opening ``safe_url`` and what to check, in words, not a class name."""
+    host, port = _where(safe_url)
+    if isinstance(exc, socket.gaierror):
+        return (
+            f"the host name {host!r} could not be resolved ({exc.strerror or exc}); "
+            "check the host in base_url, and the network or DNS"
+        )
+    refused_everywhere = (  # asyncio tried several addresses of the name; all refused
+        type(exc) is OSError and exc.errno is None and "Connect call failed" in str(exc)
+    )
+    if isinstance(exc, ConnectionRefusedError) or refused_everywhere:
+        return (
+            f"nothing accepts connections on {host}:{port} (connection refused); "
+            "check that the server is running and that base_url has the right host and port"
+        )
+    if isinstance(exc, TimeoutError):
+        return (
+            f"{host}:{port} did not answer in time; "
+            "check the host and port in base_url, and any firewall or proxy in between"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return (
+            f"the TLS handshake with {host}:{port} failed ({exc.reason or exc}); "
+            "check wss:// against ws:// in base_url"
+        )
+    if isinstance(exc, InvalidHandshake):
+        return (
+            f"{host}:{port} answered, but not as a WebSocket server ({exc}); "
+            "check that base_url is the realtime WebSocket endpoint"
+        )
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{type(exc).__name__} connecting to {host}:{port} ({detail}); check base_url"
+
+
 @contextmanager
 def _map_connect_errors(safe_url: str) -> Iterator[None]:
     try:
@@ -45,7 +93,7 @@ def _map_connect_errors(safe_url: str) -> Iterator[None]:
             raise FatalConnectionError(message) from None
         raise ConnectionFailed(message) from None
     except (OSError, InvalidHandshake, TimeoutError) as exc:
-        raise ConnectionFailed(f"cannot connect to {safe_url}: {type(exc).__name__}") from None
+        raise ConnectionFailed(f"cannot connect to {safe_url}: {_why(exc, safe_url)}") from None
 
 
 class RealtimeConnection:

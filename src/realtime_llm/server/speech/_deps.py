@@ -11,10 +11,23 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-__all__ = ["EXTRA", "SpeechDependencyError", "check_installed", "require"]
+__all__ = [
+    "EXTRA",
+    "INSTALL_HINT",
+    "SpeechDependencyError",
+    "check_installed",
+    "missing",
+    "require",
+]
 
 EXTRA = "speech"
-_INSTALL = f"pip install 'pipecat-realtime-llm[{EXTRA}]'"
+INSTALL_HINT = (
+    f'from a checkout of the project, pip install -e ".[{EXTRA}]"; '
+    f'where the package comes from a package index, pip install "pipecat-realtime-llm[{EXTRA}]"'
+)
+"""How to install the extra, both ways: from a checkout (the usual case: the distribution
+is not on the public index) and from an index that has it."""
+_INSTALL = INSTALL_HINT
 
 # module -> what it is for, for the message when it is missing
 _SPEECH_MODULES = {
@@ -47,11 +60,16 @@ def _installed(module: str) -> bool:
         return False
 
 
+def missing() -> list[str]:
+    """The speech packages that are not installed, each with what it is for."""
+    return [f"{m} ({role})" for m, role in _SPEECH_MODULES.items() if not _installed(m)]
+
+
 def check_installed(purpose: str) -> None:
     """Raise :class:`SpeechDependencyError` listing every missing speech package at once."""
-    missing = [f"{m} ({role})" for m, role in _SPEECH_MODULES.items() if not _installed(m)]
-    if missing:
+    absent = missing()
+    if absent:
         raise SpeechDependencyError(
-            f"{purpose} needs packages that are not installed: {', '.join(missing)}. "
+            f"{purpose} needs packages that are not installed: {', '.join(absent)}. "
             f"Install the speech extra: {_INSTALL}"
         )

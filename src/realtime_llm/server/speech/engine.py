@@ -13,6 +13,14 @@ speech-to-speech model that runs offline on a laptop CPU::
     async with LocalRealtimeServer(SpeechEngine(), vad_factory=speech_vad_factory) as server:
         ...  # a bot talks to server.url and is heard, understood and answered
 
+The recognizer hears well only what its language model was built for, so the model is
+built from what this engine expects to hear (see :mod:`.phrases`): the brain's expected
+phrases (a :class:`~realtime_llm.server.ScriptedEngine`'s user turns, the
+:class:`~realtime_llm.server.RuleEngine`'s weather/time/small-talk phrases), the
+``phrases`` passed in, and -- per session, when the server asks through
+:meth:`SpeechEngine.transcribe_with_tools` -- the names and descriptions of the tools the
+session declares. A recognizer per tool set is built on first use (about 50 ms) and kept.
+
 Everything it needs ships inside pip packages (the ``speech`` extra); constructing it
 without them raises :class:`~realtime_llm.server.speech.SpeechDependencyError` naming the
 extra. The engine is thread-safe and can be shared by all connections of a server.
@@ -20,6 +28,9 @@ extra. The engine is thread-safe and can be shared by all connections of a serve
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -27,12 +38,16 @@ from ..engine import Reply, ResponseContext
 from ..rules import RuleEngine
 from ..vad import VadSettings
 from ._deps import check_installed
-from .phrases import DEMO_PHRASES
+from .phrases import expected_phrases, tool_phrases
 from .recognizer import LanguageModel, PocketsphinxRecognizer
 from .synthesizer import EspeakSynthesizer
 from .vad import SileroVad
 
 __all__ = ["Brain", "SpeechEngine", "speech_vad_factory"]
+
+logger = logging.getLogger(__name__)
+
+_TOOL_RECOGNIZERS = 8  # tool sets whose recognizer is kept (a test server sees few)
 
 
 class Brain(Protocol):
@@ -48,17 +63,20 @@ class SpeechEngine:
 
     ``brain`` defaults to :class:`~realtime_llm.server.RuleEngine` (any object with
     ``respond`` will do, an :class:`~realtime_llm.server.Engine` included: only its
-    ``respond`` is used). ``phrases`` and ``language_model`` configure the default
-    recognizer, ``voice`` and ``rate_wpm`` the default synthesizer; pass ``transcriber`` /
-    ``synthesizer`` (any ``PCM16 24 kHz -> str`` / ``str -> PCM16 24 kHz`` callables) to
-    replace either.
+    ``respond`` is used). The default recognizer listens for the brain's
+    ``expected_phrases()`` plus ``phrases`` (your own lines: what your bot's users say), or
+    for :data:`~realtime_llm.server.speech.DEMO_PHRASES` when there are none; words the
+    pronouncing dictionary lacks are left out with a warning (see :attr:`expected`).
+    ``language_model`` picks the recognizer's mode, ``voice`` and ``rate_wpm`` the default
+    synthesizer's; pass ``transcriber`` / ``synthesizer`` (any ``PCM16 24 kHz -> str`` /
+    ``str -> PCM16 24 kHz`` callables) to replace either.
     """
 
     def __init__(
         self,
         brain: Brain | None = None,
         *,
-        phrases: Iterable[str] = DEMO_PHRASES,
+        phrases: Iterable[str] = (),
         language_model: LanguageModel = "phrases",
         voice: str = "en-us",
         rate_wpm: int = 175,
@@ -67,11 +85,18 @@ class SpeechEngine:
     ) -> None:
         check_installed("SpeechEngine")
         self.brain: Brain = brain if brain is not None else RuleEngine()
-        self.transcriber: Callable[[bytes], str] = (
-            transcriber
-            if transcriber is not None
-            else PocketsphinxRecognizer(phrases, language_model=language_model)
-        )
+        self.expected: tuple[str, ...] = expected_phrases(self.brain, phrases)
+        """What the default recognizer listens for (before any session's tools)."""
+        self._recognizer: PocketsphinxRecognizer | None = None
+        if transcriber is None:
+            self._recognizer = PocketsphinxRecognizer(
+                self.expected, language_model=language_model, unknown_words="skip"
+            )
+            _warn_skipped(self._recognizer)
+            transcriber = self._recognizer
+        self.transcriber: Callable[[bytes], str] = transcriber
+        self._with_tools: OrderedDict[tuple[str, ...], PocketsphinxRecognizer] = OrderedDict()
+        self._with_tools_lock = threading.Lock()
         self.synthesizer: Callable[[str], bytes] = (
             synthesizer if synthesizer is not None else EspeakSynthesizer(voice, rate_wpm=rate_wpm)
         )
@@ -79,11 +104,52 @@ class SpeechEngine:
     def transcribe(self, pcm16_24k: bytes) -> str:
         return self.transcriber(pcm16_24k)
 
+    def transcribe_with_tools(self, pcm16_24k: bytes, tools: Sequence[Mapping[str, Any]]) -> str:
+        """:meth:`transcribe`, also listening for the words of the session's ``tools``.
+
+        The local server calls this (rather than :meth:`transcribe`) with the tools the
+        session declares. A replaced ``transcriber``, or a grammar or generic model, is
+        used as is.
+        """
+        recognizer = self._recognizer
+        extra = tool_phrases(tools)
+        if recognizer is None or recognizer.language_model != "phrases" or not extra:
+            return self.transcribe(pcm16_24k)
+        return self._recognizer_for(recognizer, extra).transcribe(pcm16_24k)
+
+    def _recognizer_for(
+        self, base: PocketsphinxRecognizer, extra: tuple[str, ...]
+    ) -> PocketsphinxRecognizer:
+        with self._with_tools_lock:
+            found = self._with_tools.get(extra)
+            if found is not None:
+                self._with_tools.move_to_end(extra)
+                return found
+        try:
+            built = base.extended(extra)
+        except ValueError:  # no usable word in the tools: the base model will do
+            built = base
+        _warn_skipped(built)
+        with self._with_tools_lock:
+            built = self._with_tools.setdefault(extra, built)  # a racing call may be first
+            while len(self._with_tools) > _TOOL_RECOGNIZERS:
+                self._with_tools.popitem(last=False)
+        return built
+
     def respond(self, conversation: Sequence[Mapping[str, Any]], context: ResponseContext) -> Reply:
         return self.brain.respond(conversation, context)
 
     def synthesize(self, text: str) -> bytes:
         return self.synthesizer(text)
+
+
+def _warn_skipped(recognizer: PocketsphinxRecognizer) -> None:
+    if recognizer.skipped_words:
+        logger.warning(
+            "speech engine: no pronunciation for %s; the recognizer will not hear %s",
+            ", ".join(sorted(recognizer.skipped_words)),
+            "it" if len(recognizer.skipped_words) == 1 else "them",
+        )
 
 
 def speech_vad_factory(settings: VadSettings) -> SileroVad:

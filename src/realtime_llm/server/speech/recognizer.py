@@ -44,9 +44,10 @@ import numpy as np
 from ._deps import require
 from .phrases import DEMO_PHRASES
 
-__all__ = ["LanguageModel", "PocketsphinxRecognizer"]
+__all__ = ["LanguageModel", "PocketsphinxRecognizer", "UnknownWords"]
 
 LanguageModel = Literal["phrases", "grammar", "generic"]
+UnknownWords = Literal["raise", "skip"]
 
 _INPUT_RATE = 24_000
 _MODEL_RATE = 16_000
@@ -77,7 +78,10 @@ class PocketsphinxRecognizer:
     ``phrases`` are what the recognizer expects to hear (default: the demo's weather, time
     and greeting phrases, :data:`~realtime_llm.server.speech.phrases.DEMO_PHRASES`); they
     are ignored for ``language_model="generic"``. Words missing from the CMU dictionary are
-    rejected with :class:`ValueError`, since pocketsphinx cannot guess a pronunciation.
+    rejected with :class:`ValueError`, since pocketsphinx cannot guess a pronunciation;
+    with ``unknown_words="skip"`` they are left out of the phrases instead (and listed in
+    :attr:`skipped_words`), for phrases that come from elsewhere, such as tool
+    descriptions, where one odd word must not stop the rest from being heard.
     ``noise_floor_db`` is how far below the speech level the added noise floor sits
     (``None``: add none).
 
@@ -91,14 +95,24 @@ class PocketsphinxRecognizer:
         *,
         language_model: LanguageModel = "phrases",
         noise_floor_db: float | None = 27.0,
+        unknown_words: UnknownWords = "raise",
+        lm_discount: float = 0.5,
     ) -> None:
         self._ps: Any = require("pocketsphinx", "PocketsphinxRecognizer")
         self._lm: Any = require("pocketsphinx.lm", "PocketsphinxRecognizer")
         self._soxr: Any = require("soxr", "PocketsphinxRecognizer")
         self.language_model = language_model
         self.noise_floor_db = noise_floor_db
+        if unknown_words not in ("raise", "skip"):
+            raise ValueError(f"unknown_words must be 'raise' or 'skip', not {unknown_words!r}")
+        self.unknown_words: UnknownWords = unknown_words
+        if not 0.0 < lm_discount < 1.0:
+            raise ValueError(f"lm_discount must be between 0 and 1, not {lm_discount!r}")
+        self.lm_discount = lm_discount
         self.phrases = tuple(" ".join(normalize(p)) for p in phrases)
-        self.phrases = tuple(p for p in self.phrases if p)
+        self.phrases = tuple(dict.fromkeys(p for p in self.phrases if p))
+        self.skipped_words: frozenset[str] = frozenset()
+        """Words left out of the phrases because the dictionary has no pronunciation."""
         config = {"samprate": _MODEL_RATE, "loglevel": "FATAL"}
         if language_model == "generic":
             self._decoder = self._ps.Decoder(**config)
@@ -117,9 +131,30 @@ class PocketsphinxRecognizer:
             return frozenset()
         return frozenset(w for p in self.phrases for w in p.split())
 
+    def extended(self, phrases: Iterable[str]) -> PocketsphinxRecognizer:
+        """A new recognizer that also listens for ``phrases`` (same settings otherwise).
+
+        Unknown words in ``phrases`` are skipped, whatever :attr:`unknown_words` says:
+        this is how phrases from a session (its declared tools) are added.
+        """
+        return PocketsphinxRecognizer(
+            (*self.phrases, *phrases),
+            language_model=self.language_model,
+            noise_floor_db=self.noise_floor_db,
+            unknown_words="skip",
+            lm_discount=self.lm_discount,
+        )
+
     def _domain_decoder(self, config: dict[str, Any]) -> Any:
-        words = self.vocabulary
-        entries = self._pronunciations(words)
+        entries, missing = self._pronunciations(self.vocabulary)
+        if missing and self.unknown_words == "raise":
+            raise ValueError(f"not in the pocketsphinx dictionary: {', '.join(sorted(missing))}")
+        if missing:
+            self.skipped_words = frozenset(missing)
+            kept = (" ".join(w for w in p.split() if w not in missing) for p in self.phrases)
+            self.phrases = tuple(dict.fromkeys(p for p in kept if p))
+            if not self.phrases:
+                raise ValueError("none of the phrases' words is in the pocketsphinx dictionary")
         with _temporary_file("".join(entries), ".dict") as dictionary:
             decoder = self._ps.Decoder(lm=None, dict=dictionary, **config)
         if self.language_model == "grammar":
@@ -127,14 +162,19 @@ class PocketsphinxRecognizer:
             grammar = f"#JSGF V1.0;\ngrammar phrases;\npublic <utterance> = {alternatives};\n"
             decoder.add_jsgf_string("phrases", grammar)
         else:
-            builder = self._lm.ArpaBoLM(text="\n".join(self.phrases) + "\n", add_start=True)
+            builder = self._lm.ArpaBoLM(
+                text="\n".join(self.phrases) + "\n",
+                add_start=True,
+                discount_mass=self.lm_discount,
+            )
             builder.compute()
             with _temporary_file(_arpa_text(builder), ".lm") as path:
                 decoder.add_lm_file("phrases", path)
         decoder.activate_search("phrases")
         return decoder
 
-    def _pronunciations(self, words: frozenset[str]) -> list[str]:
+    def _pronunciations(self, words: frozenset[str]) -> tuple[list[str], set[str]]:
+        """The dictionary lines for ``words``, and the words it has no line for."""
         entries: list[str] = []
         found: set[str] = set()
         path = self._ps.get_model_path("en-us/cmudict-en-us.dict")
@@ -144,10 +184,7 @@ class PocketsphinxRecognizer:
                 if word in words:
                     entries.append(line if line.endswith("\n") else line + "\n")
                     found.add(word)
-        missing = sorted(words - found)
-        if missing:
-            raise ValueError(f"not in the pocketsphinx dictionary: {', '.join(missing)}")
-        return entries
+        return entries, set(words - found)
 
     def transcribe(self, pcm16_24k: bytes) -> str:
         """The words heard in ``pcm16_24k`` (PCM16, 24 kHz, mono), lower case; may be ``""``."""

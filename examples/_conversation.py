@@ -1,10 +1,14 @@
-"""The conversation every example runs: greet, hear a recorded question, answer it.
+"""Not an example to run: the conversation every example runs, shared by them.
 
-Shared by ``demo.py`` (offline, against the local server) and the per-provider examples.
+The leading underscore says so (``python examples/_conversation.py`` only points you to the
+examples). Used by ``demo.py`` (offline, against an in-process local server),
+``local_server.py`` (against a ``realtime-llm serve`` you started) and the per-provider
+examples: greet, hear a recorded question, answer it.
 A real pipecat pipeline (user aggregator -> RealtimeLLMService -> bot side -> assistant
 aggregator) gets the bundled question (``assets/what-is-the-weather-in-paris.wav``) as a
 transport would deliver it, lets the model call a weather tool, prints both sides with
-timings and writes the bot's voice to a WAV file.
+timings and writes the bot's voice to a WAV file. On a terminal the progress line is
+redrawn in place; otherwise (a CI log, a pipe) every line is a plain line of its own.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ import asyncio
 import sys
 import time
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from loguru import logger
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import (
     EndFrame,
+    ErrorFrame,
     Frame,
     InputAudioRawFrame,
     LLMFullResponseEndFrame,
@@ -71,22 +77,56 @@ def require_env(*names: str) -> list[str]:
 
 
 class Transcript:
-    """Both sides of the conversation with timings, and the bot's audio."""
+    """Both sides of the conversation with timings, and the bot's audio.
 
-    def __init__(self, started: float) -> None:
+    ``out`` (stdout by default) decides the look: on a terminal the progress line is
+    redrawn in place with carriage returns; anywhere else each line is printed once, plainly,
+    and a progress line only when its kind changes ("user speaking", "waiting for..."), so
+    a log holds readable lines rather than one run-on line.
+    """
+
+    def __init__(self, started: float, out: TextIO | None = None) -> None:
         self.started = started
+        self.out = out if out is not None else sys.stdout
+        self.terminal = self.out.isatty()
         self.audio = bytearray()
         self.sample_rate = 24000
         self.user: list[str] = []
         self.bot: list[str] = []
+        self.errors: list[str] = []
         self.replied = asyncio.Event()
         self.line = ""
+        self._last_progress = ""
+
+    def _stamp(self) -> str:
+        return f"{time.monotonic() - self.started:6.2f}s"
 
     def say(self, who: str, text: str) -> None:
-        print(f"\r{time.monotonic() - self.started:6.2f}s  {who}: {text}" + " " * 24, flush=True)
+        line = f"{self._stamp()}  {who}: {text}"
+        if self.terminal:
+            print("\r" + line + " " * 24, file=self.out, flush=True)
+        else:
+            print(line, file=self.out, flush=True)
+        self._last_progress = ""
 
     def progress(self, text: str) -> None:
-        print(f"\r{time.monotonic() - self.started:6.2f}s  [{text}]" + " " * 24, end="", flush=True)
+        if self.terminal:
+            print(f"\r{self._stamp()}  [{text}]" + " " * 24, end="", file=self.out, flush=True)
+            return
+        kind = text.split(":")[0]
+        if kind != self._last_progress:
+            print(f"{self._stamp()}  [{text}]", file=self.out, flush=True)
+            self._last_progress = kind
+
+    def finish(self, text: str) -> None:
+        """A closing line, clearing the progress line on a terminal."""
+        print(("\r" + text + " " * 30) if self.terminal else text, file=self.out, flush=True)
+
+    def failed(self, error: str) -> None:
+        """The service reported an error: print it, and stop waiting for a reply."""
+        self.errors.append(error)
+        self.finish(f"error: {error}")
+        self.replied.set()
 
 
 class UserSide(FrameProcessor):
@@ -101,6 +141,8 @@ class UserSide(FrameProcessor):
         if isinstance(frame, TranscriptionFrame) and direction is FrameDirection.UPSTREAM:
             self.transcript.user.append(frame.text)
             self.transcript.say("user", frame.text)
+        elif isinstance(frame, ErrorFrame) and direction is FrameDirection.UPSTREAM:
+            self.transcript.failed(frame.error)
         await self.push_frame(frame, direction)
 
 
@@ -142,10 +184,11 @@ async def wait_for_reply(transcript: Transcript, timeout: float, what: str) -> b
     transcript.progress(f"waiting for {what}")
     try:
         await asyncio.wait_for(transcript.replied.wait(), timeout)
-        return True
     except asyncio.TimeoutError:
-        print(f"\nno {what} within {timeout:.0f} s", file=sys.stderr)
+        transcript.finish("")
+        print(f"no {what} within {timeout:.0f} s", file=sys.stderr)
         return False
+    return not transcript.errors
 
 
 @dataclass
@@ -153,6 +196,7 @@ class Result:
     ok: bool
     user: list[str]
     bot: list[str]
+    errors: list[str] = field(default_factory=list)
 
 
 async def talk(
@@ -180,6 +224,8 @@ async def talk(
     try:
         await worker.queue_frame(LLMRunFrame())  # the bot speaks first
         ok = await wait_for_reply(transcript, timeout, "the greeting")
+        if transcript.errors:  # e.g. no server to talk to: the question would go nowhere
+            return Result(False, transcript.user, transcript.bot, transcript.errors)
         # The user asks, as a transport would deliver it: 20 ms frames, then silence.
         audio, rate = read_question()
         audio += bytes(rate * 2)  # one second of silence ends the turn
@@ -201,10 +247,19 @@ async def talk(
         wav.setframerate(transcript.sample_rate)
         wav.writeframes(bytes(transcript.audio))
     seconds = len(transcript.audio) / (2 * transcript.sample_rate)
-    print(f"\rbot audio: {seconds:.2f} s written to {out}" + " " * 30)
+    transcript.finish(f"bot audio: {seconds:.2f} s written to {out}")
     print("conversation as recorded in the LLMContext:")
     for message in context.get_messages():
         if isinstance(message, dict):
             content = message.get("content") or message.get("tool_calls")
             print(f"  {message.get('role')}: {content}")
-    return Result(ok and bool(transcript.bot), transcript.user, transcript.bot)
+    return Result(ok and bool(transcript.bot), transcript.user, transcript.bot, transcript.errors)
+
+
+if __name__ == "__main__":
+    raise SystemExit(
+        "examples/_conversation.py is shared by the examples and does nothing on its own.\n"
+        "Run one of them: python examples/demo.py (offline), "
+        "python examples/local_server.py ws://127.0.0.1:8765/v1/realtime "
+        "(against `realtime-llm serve`), or a provider's example."
+    )
