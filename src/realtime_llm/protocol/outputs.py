@@ -27,6 +27,7 @@ __all__ = [
     "Output",
     "ResponseEnded",
     "ResponseStarted",
+    "ResponseUsage",
     "RetrieveFinished",
     "Send",
     "SessionReady",
@@ -68,6 +69,15 @@ class ResponseEnded:
     usage: Mapping[str, Any] | None = None
     error_message: str | None = None
     interrupted: bool = False
+
+
+@dataclass(**_v)
+class ResponseUsage:
+    """The usage of a response that already ended: the server's ``response.done`` of a
+    response the client interrupted. Billed all the same, so the glue reports it."""
+
+    response_id: str
+    usage: Mapping[str, Any]
 
 
 @dataclass(**_v)
@@ -178,6 +188,7 @@ Output = (
     | SessionReady
     | ResponseStarted
     | ResponseEnded
+    | ResponseUsage
     | AudioStarted
     | AudioChunk
     | AudioStopped

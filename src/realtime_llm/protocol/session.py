@@ -53,6 +53,7 @@ from realtime_llm.protocol.outputs import (
     Output,
     ResponseEnded,
     ResponseStarted,
+    ResponseUsage,
     RetrieveFinished,
     Send,
     SessionReady,
@@ -512,6 +513,9 @@ class RealtimeSession:
                     error_message=e.error_message,
                 )
             )
+        elif e.usage and e.response_id in self._interrupted_responses:
+            # Closed at the interrupt, without usage; the server bills it all the same.
+            out.append(ResponseUsage(e.response_id, e.usage))
         self._interrupted_responses.discard(e.response_id)
         idle = self._response_requested_event is None and self._active_response is None
         if idle and self._response_owed and self._ready:
