@@ -247,22 +247,16 @@ class TestSessionSetup:
     def test_provider_aliases(
         self, provider: TracerProvider, exporter: InMemorySpanExporter
     ) -> None:
-        SessionTracer(tracer_provider=provider, provider="azure").connect(
-            "m", "wss://h"
-        ).end()
+        SessionTracer(tracer_provider=provider, provider="azure").connect("m", "wss://h").end()
         SessionTracer(tracer_provider=provider, provider="xai").connect("m", "wss://h").end()
-        SessionTracer(tracer_provider=provider, provider="inworld").connect(
-            "m", "wss://h"
-        ).end()
+        SessionTracer(tracer_provider=provider, provider="inworld").connect("m", "wss://h").end()
         names = [attrs(s)["gen_ai.provider.name"] for s in spans(exporter)]
         assert names == ["azure.ai.openai", "x_ai", "inworld"]
 
     def test_service_name_is_the_instrumentation_scope(
         self, provider: TracerProvider, exporter: InMemorySpanExporter
     ) -> None:
-        SessionTracer(tracer_provider=provider, service_name="my_bot").connect(
-            "m", "wss://h"
-        ).end()
+        SessionTracer(tracer_provider=provider, service_name="my_bot").connect("m", "wss://h").end()
         scope = one(exporter, "connect").instrumentation_scope
         assert scope is not None
         assert scope.name == "my_bot"
