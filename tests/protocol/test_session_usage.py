@@ -45,7 +45,7 @@ def test_barge_in_by_server_vad_then_usage() -> None:
     h.start_response("resp_1")
     h.play("resp_1", "item_1", [pcm(40)])
     out = h.feed(h.server.speech_started("item_user_2"))
-    assert [o for o in out if isinstance(o, ResponseEnded)][0].interrupted
+    assert next(o for o in out if isinstance(o, ResponseEnded)).interrupted
     done = h.server.response_done("resp_1", "cancelled", reason="turn_detected", usage=USAGE)
     assert happenings(h.feed(done)) == [ResponseUsage("resp_1", USAGE)]
     # Only once: a duplicate response.done is not billed twice.
