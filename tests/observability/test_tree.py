@@ -404,3 +404,47 @@ def test_histograms(tracer: SessionTracer, reader: InMemoryMetricReader) -> None
     assert ttfa.count == 5  # one per turn
     assert ttfa.sum == pytest.approx(0.3 + 1.0 + 0.3 + 0.4 + 0.5)
     assert ttfa.attributes["gen_ai.operation.name"] == "turn"
+
+
+def test_a_secret_shaped_model_name_or_reason_never_leaves(
+    provider: TracerProvider, exporter: InMemorySpanExporter, reader: InMemoryMetricReader
+) -> None:
+    tracer = SessionTracer(
+        tracer_provider=provider, meter_provider=MeterProvider(metric_readers=[reader])
+    )
+    tracer.session_started(FAKE_KEY, 0.0)
+    with tracer.connect(FAKE_KEY, f"wss://user:{FAKE_KEY}@h/x?key={FAKE_KEY}"):
+        pass
+    tracer.session_created(FAKE_KEY)
+    tracer.user_speech_started(0.5)
+    tracer.reply_requested(1.0)
+    tracer.response_started(FAKE_KEY, model=FAKE_KEY, voice=FAKE_KEY, modalities=["audio"], now=1.0)
+    tracer.response_first_audio(FAKE_KEY, 1.2)
+    tracer.response_finished(
+        FAKE_KEY,
+        status="failed",
+        reason=FAKE_KEY,
+        usage=usage(1, 1, 1, 1),
+        now=2.0,
+        error=f"bad key {FAKE_KEY}",
+    )
+    tracer.tool_call_started("c", FAKE_KEY, FAKE_KEY, response_id=FAKE_KEY)
+    tracer.tool_call_finished("c", error=RuntimeError(f"Authorization: Bearer {FAKE_KEY}"))
+    tracer.connection_lost(f"transient: 1011 {FAKE_KEY}")
+    tracer.reconnect_failed(f"gave up on {FAKE_KEY}", 2)
+    tracer.close(3.0)
+    spans = list(exporter.get_finished_spans())
+    assert len(spans) == 6
+    assert {s.name for s in spans} == {
+        "realtime",
+        "connect",
+        "turn",
+        "chat",
+        "reconnect",
+        "execute_tool tool",
+    }
+    exported = [str(s.to_json()) for s in spans]
+    metrics = reader.get_metrics_data()
+    assert metrics is not None
+    exported.append(metrics.to_json())
+    assert not [s for s in exported if "RECOGNIZABLE" in s]
