@@ -603,6 +603,8 @@ class TestClose:
             assert span.end_time is not None
         finished = [s for s in spans(exporter) if attrs(s).get("gen_ai.response.id") == "done"]
         assert "realtime.ended_at_close" not in attrs(finished[0])
+        # The turn of the open response ended at close too.
+        assert [attrs(t).get("realtime.ended_at_close") for t in spans(exporter, "turn")] == [True]
 
     def test_close_is_idempotent_and_later_calls_are_ignored(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter

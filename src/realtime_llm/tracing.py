@@ -30,9 +30,9 @@ own. Speech that starts before the turn has a response stays in the same turn. T
 ends with the reply that answers it: when a response ends and no tool call follows
 (:meth:`~SessionTracer.settle`, which the glue calls after each batch of core outputs), when
 it is interrupted, or when the user starts the next turn. A turn's span is opened lazily, at
-its first response, with the start time recorded at the speech start: pipecat's turn
-context is set by an observer a moment after the speech frame, and the parent of a span is
-fixed when it opens.
+its first response (or its transcript, if that comes first), with the start time recorded at
+the speech start: pipecat's turn context is set by an observer a moment after the speech
+frame, and the parent of a span is fixed when it opens.
 
 Interrupted responses: the core closes the response at once, but the server's usage comes
 later in its ``response.done`` (status ``cancelled``). Such a response span stays open until
@@ -197,6 +197,7 @@ class _Turn:
         "end_ns",
         "ended",
         "first_audio",
+        "flag",
         "initiator",
         "input_ended_at",
         "interrupted",
@@ -224,6 +225,7 @@ class _Turn:
         self.closing = False
         self.end_ns: int | None = None
         self.ended = False
+        self.flag: str | None = None  # realtime.ended_at_close / .abandoned, if so ended
         self.interrupted = False
         self.tool_calls = 0
         self.usage = TokenUsage()
@@ -520,10 +522,11 @@ class SessionTracer:
             turn.span = span
         return turn.span
 
-    def _close_turn(self, turn: _Turn, *, interrupted: bool) -> None:
+    def _close_turn(self, turn: _Turn, *, interrupted: bool, flag: str | None = None) -> None:
         if self._turn is turn:
             self._turn = None
         turn.interrupted = turn.interrupted or interrupted
+        turn.flag = turn.flag or flag
         if not turn.closing:
             turn.closing = True
             turn.end_ns = time.time_ns()
@@ -538,6 +541,8 @@ class SessionTracer:
             span.set_attribute(REALTIME_INTERRUPTED, turn.interrupted)
             span.set_attribute(REALTIME_TURN_RESPONSES, turn.responses)
             span.set_attribute(REALTIME_TURN_TOOL_CALLS, turn.tool_calls)
+            if turn.flag:
+                span.set_attribute(turn.flag, True)
             if turn.responses:
                 _set_usage(span, turn.usage)
                 if turn.cost is not None:
@@ -722,8 +727,10 @@ class SessionTracer:
             response.turn.pending -= 1
             response.turn.active = None
             self._maybe_end_turn(response.turn)
-        if self._turn is not None:
-            self._close_turn(self._turn, interrupted=False)
+        if self._turn is not None and self._turn.responses:
+            self._close_turn(self._turn, interrupted=False, flag=flag)
+        elif self._turn is not None:
+            self._close_turn(self._turn, interrupted=False)  # speech, and no reply yet
 
     # -- user transcription ----------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -160,8 +162,12 @@ async def converse(bot: Bot, server: Any, reports: list[UsageReport]) -> None:
     await wait_for(lambda: len(reports) >= 6, what="the last usage")
 
 
-def make_service(server: Any, provider: TracerProvider) -> RealtimeLLMService:
-    service = service_for(server.url, api_key=FAKE_KEY, tracer_provider=provider)
+def make_service(
+    server: Any, provider: TracerProvider, meters: MeterProvider | None
+) -> RealtimeLLMService:
+    service = service_for(
+        server.url, api_key=FAKE_KEY, tracer_provider=provider, meter_provider=meters
+    )
 
     async def get_weather(params: FunctionCallParams) -> None:
         await params.result_callback({"city": params.arguments["city"], "sky": "sunny"})
@@ -215,10 +221,14 @@ def assert_no_secret(spans: list[ReadableSpan]) -> None:
 
 
 async def run_conversation(
-    make_server: Any, provider: TracerProvider, *, enable_tracing: bool
+    make_server: Any,
+    provider: TracerProvider,
+    *,
+    enable_tracing: bool,
+    meters: MeterProvider | None = None,
 ) -> tuple[Bot, Any, list[UsageReport], list[SessionSummary]]:
     server = await make_server(SCRIPT, chunk_interval_s=0.02)
-    service = make_service(server, provider)
+    service = make_service(server, provider, meters)
     reports: list[UsageReport] = []
     summaries: list[SessionSummary] = []
 
@@ -241,8 +251,12 @@ async def test_span_tree_usage_and_cost_of_a_conversation(make_server: Any) -> N
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
     bot, server, reports, summaries = await run_conversation(
-        make_server, provider, enable_tracing=False
+        make_server,
+        provider,
+        enable_tracing=False,
+        meters=MeterProvider(metric_readers=[reader]),
     )
     spans = list(exporter.get_finished_spans())
     assert span_tree(ours(spans)) == TREE
@@ -310,6 +324,23 @@ async def test_span_tree_usage_and_cost_of_a_conversation(make_server: Any) -> N
     assert costs[cut["id"]].interrupted
     assert costs[cut["id"]].cost_usd == float(by_hand[cut["id"]])
     assert_no_secret(spans)
+
+    # The histograms: tokens of every response (the interrupted one too), and one time to
+    # first audio per turn.
+    data = reader.get_metrics_data()
+    assert data is not None
+    points = {
+        (metric.name, dict(point.attributes or {}).get("gen_ai.token.type")): point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    }
+    tokens_in = points[("gen_ai.client.token.usage", "input")]
+    assert tokens_in.count == 6
+    assert tokens_in.sum == sum(d["usage"]["input_tokens"] for d in dones)
+    assert points[("realtime.client.time_to_first_audio", None)].count == 5
+    assert "RECOGNIZABLE" not in data.to_json()
 
 
 class _WhileOn(SimpleSpanProcessor):
