@@ -24,6 +24,7 @@ from pipecat.frames.frames import (
     TTSAudioRawFrame,
     TTSStartedFrame,
     TTSStoppedFrame,
+    UserStoppedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
@@ -41,6 +42,7 @@ from realtime_llm.dialects import (
 )
 from realtime_llm.pipecat.settings import RealtimeLLMSettings
 from realtime_llm.server import ToolCall, Turn
+from realtime_llm.session_properties import AudioConfig, AudioInput, SessionProperties
 
 from .harness import client_events, running_bot, speech_like, wait_for
 
@@ -152,3 +154,60 @@ def _ordered(bot: Any) -> list[str]:
     up = bot.upstream_of_llm.of(TranscriptionFrame, FrameDirection.UPSTREAM)
     frames = sorted((f for f in [*down, *up] if isinstance(f, KEY_FRAMES)), key=lambda f: f.id)
     return _summary([(f, None) for f in frames])
+
+
+NO_VAD = RealtimeLLMSettings(
+    session_properties=SessionProperties(audio=AudioConfig(input=AudioInput(turn_detection=None)))
+)
+
+
+@pytest.mark.parametrize("name", list(DIALECTS))
+async def test_client_vad_turn_and_tool_round(name: str, make_server: Any) -> None:
+    """Turn detection off: the client commits and asks; the transcript precedes the reply.
+
+    The core reasons on the GA session whatever the dialect reshapes on the wire, so a
+    flat (beta) or xAI-shaped session still means "the client detects turns".
+    """
+    make_dialect, server_dialect, credential = DIALECTS[name]
+    server = await make_server(
+        [
+            Turn(
+                user="What is the weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")
+            ),
+            Turn(reply="Sunny in Paris."),
+        ],
+        dialect=server_dialect,
+        chunk_interval_s=0.01,
+    )
+    results: list[str] = []
+
+    async def get_weather(params: FunctionCallParams) -> None:
+        results.append(str(params.arguments.get("city")))
+        await params.result_callback({"sky": "sunny"})
+
+    service = RealtimeLLMService(
+        dialect=make_dialect(server.url), api_key=credential or None, settings=NO_VAD
+    )
+    service.register_function("get_weather", get_weather)
+    context = LLMContext(tools=ToolsSchema(standard_tools=[WEATHER]))
+    async with running_bot(service, context) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(16000, 0.4, silence_after=0.2), 16000)
+        await bot.queue(UserStoppedSpeakingFrame())
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="the answer")
+    types = [e["type"] for e in server.received]
+    commit = types.index("input_audio_buffer.commit")
+    assert types.index("response.create", commit) == commit + 1  # the client asked
+    assert results == ["Paris"]
+    assert _ordered(bot)[:3] == [
+        "LLMFullResponseStartFrame",
+        "user: What is the weather in Paris?",
+        "LLMFullResponseEndFrame",
+    ]
+    outputs = [
+        e
+        for e in client_events(server, "conversation.item.create")
+        if e["item"]["type"] == "function_call_output"
+    ]
+    assert len(outputs) == 1
+    assert types.count("response.create") == 2  # one for the turn, one after the result

@@ -305,8 +305,12 @@ class ServerEvents:
         )
 
     # responses
-    def response_created(self, response_id: str) -> Event:
-        return self._ev("response.created", response=_response(response_id, "in_progress"))
+    def response_created(
+        self, response_id: str, metadata: Mapping[str, str] | None = None
+    ) -> Event:
+        response = _response(response_id, "in_progress")
+        response["metadata"] = dict(metadata) if metadata is not None else None
+        return self._ev("response.created", response=response)
 
     def response_done(
         self,
@@ -523,6 +527,9 @@ class Harness:
         self.session = RealtimeSession(capabilities, **session_kwargs)
         self.server = ServerEvents()
         self.sent: list[dict[str, Any]] = []
+        self.unanswered: list[Mapping[str, str] | None] = []
+        """The metadata of each ``response.create`` sent and not yet created, oldest first
+        (``start_response`` echoes it, as a GA server does)."""
 
     def feed(self, event: Mapping[str, Any], now: float = 0.0, *, ga: bool = True) -> list[Output]:
         if ga:
@@ -531,7 +538,10 @@ class Harness:
 
     def do(self, outputs: list[Output]) -> list[Output]:
         checked(outputs)
-        self.sent.extend(sends(outputs))
+        for event in sends(outputs):
+            self.sent.append(event)
+            if event["type"] == "response.create":
+                self.unanswered.append((event.get("response") or {}).get("metadata"))
         return outputs
 
     def append(self, audio_b64: str) -> dict[str, Any] | None:
@@ -548,8 +558,13 @@ class Harness:
         out += self.feed(self.server.session_updated())
         return out
 
-    def start_response(self, response_id: str = "resp_1", now: float = 0.0) -> list[Output]:
-        return self.feed(self.server.response_created(response_id), now)
+    def start_response(
+        self, response_id: str = "resp_1", now: float = 0.0, *, server_own: bool = False
+    ) -> list[Output]:
+        """``response.created``: for our oldest unanswered request (its metadata echoed),
+        or, with ``server_own`` or none unanswered, the server's own (server VAD)."""
+        metadata = None if server_own or not self.unanswered else self.unanswered.pop(0)
+        return self.feed(self.server.response_created(response_id, metadata), now)
 
     def play(
         self,

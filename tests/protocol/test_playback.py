@@ -1,4 +1,4 @@
-"""The truncation arithmetic: audio_end_ms = min(received_ms, played_ms), 0 -> delete."""
+"""The playout model: where the user stopped hearing each item; 0 ms -> delete."""
 
 from __future__ import annotations
 
@@ -50,10 +50,11 @@ class TestPlaybackTracker:
         assert tracker.received_ms() == 101
         assert tracker.truncation_point(T0 + 5) == TruncationPoint("item_1", 101)
 
-    def test_played_is_measured_from_the_first_delta(self) -> None:
+    def test_a_gap_in_arrival_is_not_counted_as_played(self) -> None:
         tracker = tracker_with(ms=100)
         tracker.audio_received("item_1", 300 * MS, T0 + 0.25)
-        assert tracker.truncation_point(T0 + 0.375) == TruncationPoint("item_1", 375)
+        # 100 ms played by T0+0.1, silence until T0+0.25, then 125 ms of the second chunk.
+        assert tracker.truncation_point(T0 + 0.375) == TruncationPoint("item_1", 225)
 
     def test_playback_started_moves_the_start(self) -> None:
         tracker = tracker_with(ms=1000)
@@ -74,8 +75,9 @@ class TestPlaybackTracker:
         assert point == TruncationPoint("item_1", 0)
         assert point is not None and point.delete
 
-    def test_a_new_item_replaces_the_old_one(self) -> None:
+    def test_a_new_item_after_a_finished_one(self) -> None:
         tracker = tracker_with("item_1", ms=400)
+        tracker.audio_done("item_1")
         tracker.audio_received("item_2", 50 * MS, T0 + 1)
         assert tracker.item_id == "item_2"
         assert tracker.received_ms() == 50
@@ -101,3 +103,74 @@ class TestPlaybackTracker:
         tracker = PlaybackTracker()
         tracker.audio_received("item_1", 24_000 * 2, T0)
         assert tracker.received_ms() == 1000
+
+
+# Each row: chunks as (arrival s, duration ms) of one item, "now", the expected cut (ms).
+PLAYOUT_TABLE = [
+    # faster than real time: everything queues, played is real time since the first chunk
+    ([(0.0, 100), (0.01, 100), (0.02, 100)], 0.15, 150),
+    ([(0.0, 100), (0.01, 100), (0.02, 100)], 0.5, 300),
+    # exactly real time
+    ([(0.0, 100), (0.1, 100), (0.2, 100)], 0.25, 250),
+    # slower than real time: 100 ms of audio every 200 ms; the speaker waits in between
+    ([(0.0, 100), (0.2, 100), (0.4, 100)], 0.45, 250),
+    ([(0.0, 100), (0.2, 100), (0.4, 100)], 0.35, 200),
+    # a long pause mid-item, then a burst
+    ([(0.0, 200), (1.0, 500), (1.01, 500)], 1.3, 500),
+    # 1.7 s of wall clock, 921 ms played (wall clock would say 1,701)
+    ([(0.0, 480), (0.9, 240), (1.5, 240)], 1.701, 921),
+    # now before the first arrival
+    ([(0.5, 100)], 0.4, 0),
+]
+
+
+@pytest.mark.parametrize(("chunks", "now", "expected_ms"), PLAYOUT_TABLE)
+def test_playout_table(chunks: list[tuple[float, int]], now: float, expected_ms: int) -> None:
+    tracker = PlaybackTracker()
+    for arrival, ms in chunks:
+        tracker.audio_received("item_1", ms * MS, T0 + arrival)
+    assert tracker.truncation_point(T0 + now) == TruncationPoint("item_1", expected_ms)
+
+
+class TestTransportSignals:
+    def test_bot_started_anchors_the_run_once(self) -> None:
+        tracker = tracker_with(ms=1000)
+        tracker.playback_started(T0 + 0.2)  # the transport started 200 ms after arrival
+        tracker.playback_started(T0 + 0.6)  # a repeated start does not move it again
+        assert tracker.truncation_point(T0 + 0.7) == TruncationPoint("item_1", 500)
+
+    def test_a_stop_mid_item_does_not_restart_the_count(self) -> None:
+        tracker = tracker_with(ms=300)
+        tracker.playback_stopped(T0 + 0.65)  # the server paused: the speaker ran dry
+        tracker.audio_received("item_1", 300 * MS, T0 + 1.0)
+        tracker.playback_started(T0 + 1.05)
+        # 300 ms before the pause, then 100 ms since the transport started again.
+        assert tracker.truncation_point(T0 + 1.15) == TruncationPoint("item_1", 400)
+
+    def test_back_to_back_replies_the_second_survives_the_first_stop(self) -> None:
+        tracker = tracker_with("reply_1", ms=500)
+        tracker.audio_done("reply_1")
+        tracker.audio_received("reply_2", 2000 * MS, T0 + 0.6)
+        tracker.playback_stopped(T0 + 0.85)  # reply 1's stop arrives after reply 2 began
+        assert tracker.item_id == "reply_2"
+        assert tracker.truncation_point(T0 + 1.6) == TruncationPoint("reply_2", 1000)
+
+    def test_a_reply_queued_behind_another_starts_after_it(self) -> None:
+        tracker = tracker_with("reply_1", ms=1000)
+        tracker.audio_done("reply_1")
+        tracker.audio_received("reply_2", 1000 * MS, T0 + 0.1)
+        points = tracker.truncation_points(T0 + 0.5)
+        assert points == [TruncationPoint("reply_1", 500), TruncationPoint("reply_2", 0)]
+        assert tracker.truncation_points(T0 + 1.25) == [TruncationPoint("reply_2", 250)]
+
+    def test_a_finished_item_fully_heard_needs_no_cut(self) -> None:
+        tracker = tracker_with("reply_1", ms=100)
+        tracker.audio_done("reply_1")
+        assert tracker.truncation_points(T0 + 1) == []
+
+    def test_stop_drops_only_what_was_played(self) -> None:
+        tracker = tracker_with("reply_1", ms=100)
+        tracker.audio_done("reply_1")
+        tracker.playback_stopped(T0 + 0.5)
+        assert tracker.item_id is None
+        assert tracker.truncation_points(T0 + 1) == []

@@ -49,7 +49,9 @@ from .helpers import (
 )
 
 T0 = 100.0
-CREATE_RESPONSE = Send({"type": "response.create", "event_id": ANY})
+CREATE_RESPONSE = Send(
+    {"type": "response.create", "event_id": ANY, "response": {"metadata": {"rl_request": ANY}}}
+)
 CANCEL = Send({"type": "response.cancel"})
 
 
@@ -496,11 +498,14 @@ class TestInputAudioTranscriptionCompleted:
         h = ready(session_config(transcription=True))
         self._user_turn_then_reply(h)
         assert h.feed(h.server.response_done("resp_1")) == []
-        assert h.do(h.session.release_held_response()) == [ResponseEnded("resp_1", "completed")]
+        assert h.do(h.session.release_held_response()) == [
+            ResponseEnded("resp_1", "completed", overdue_transcripts=("user_1",))
+        ]
         assert h.do(h.session.release_held_response()) == []
-        # The late transcript is still reported, once, with nothing held behind it.
+        # The late transcript is still reported, once, marked late: it belongs before the
+        # reply that named it overdue, not in the user turn being gathered now.
         assert h.feed(h.server.transcription_completed("user_1", "Hi")) == [
-            UserTranscript("user_1", "Hi")
+            UserTranscript("user_1", "Hi", late=True)
         ]
 
     def test_failed_transcription_releases_the_end(self) -> None:
@@ -520,7 +525,12 @@ class TestInputAudioTranscriptionCompleted:
         h = ready(session_config(transcription=True))
         self._user_turn_then_reply(h)
         out = h.do(h.session.interrupt(T0))
-        assert out[-1] == ResponseEnded("resp_1", "cancelled", interrupted=True)
+        assert out[-1] == ResponseEnded(
+            "resp_1", "cancelled", interrupted=True, overdue_transcripts=("user_1",)
+        )
+        assert h.feed(h.server.transcription_completed("user_1", "Hi")) == [
+            UserTranscript("user_1", "Hi", late=True)
+        ]
 
     def test_tool_calls_wait_with_the_held_end(self) -> None:
         # The calls are part of the reply: the user turn must reach the context first.
@@ -541,7 +551,7 @@ class TestInputAudioTranscriptionCompleted:
         h.feed(h.server.arguments_done("resp_1", "fc_1", "call_1", "f", "{}"))
         h.feed(h.server.response_done("resp_1"))
         assert h.do(h.session.release_held_response()) == [
-            ResponseEnded("resp_1", "completed"),
+            ResponseEnded("resp_1", "completed", overdue_transcripts=("user_1",)),
             ToolCallsRequested((ToolCall("call_1", "f", {}),)),
         ]
 
@@ -660,7 +670,7 @@ class TestError:
         assert [type(o) for o in h.feed(error)] == [ErrorReported]  # benign: only logged
         assert not h.session.response_active
         # The server's own (VAD) response runs; ours follows it.
-        assert h.start_response("resp_vad") == [ResponseStarted("resp_vad")]
+        assert h.start_response("resp_vad", server_own=True) == [ResponseStarted("resp_vad")]
         assert h.feed(h.server.response_done("resp_vad")) == [
             ResponseEnded("resp_vad", "completed"),
             CREATE_RESPONSE,
@@ -670,7 +680,7 @@ class TestError:
         h = ready()
         (request,) = h.do(h.session.request_response())
         assert isinstance(request, Send)
-        h.start_response("resp_vad")  # the server's; ours was refused
+        h.start_response("resp_vad", server_own=True)  # the server's; ours was refused
         error = h.server.error(
             "conversation_already_has_active_response", event_id=request.event["event_id"]
         )

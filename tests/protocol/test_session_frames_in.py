@@ -13,6 +13,7 @@ from realtime_llm.protocol.capabilities import Capabilities
 from realtime_llm.protocol.outputs import (
     AudioStopped,
     FeatureUnavailable,
+    ItemCreated,
     ResponseEnded,
     ResponseStarted,
     Send,
@@ -38,7 +39,9 @@ T0 = 100.0
 
 CANCEL = Send({"type": "response.cancel"})
 CLEAR = Send({"type": "input_audio_buffer.clear"})
-CREATE_RESPONSE = Send({"type": "response.create", "event_id": ANY})
+CREATE_RESPONSE = Send(
+    {"type": "response.create", "event_id": ANY, "response": {"metadata": {"rl_request": ANY}}}
+)
 
 
 def truncate(item_id: str, audio_end_ms: int) -> Send:
@@ -402,8 +405,11 @@ class TestInterruptionFrame:
         h = Harness()
         h.connect()
         h.do(h.session.request_response())
-        assert h.do(h.session.interrupt(T0)) == [CANCEL]
+        assert h.do(h.session.interrupt(T0)) == []  # nothing to cancel on the server yet
         assert not h.session.response_active
+        # Created after all: cancelled at once, never started.
+        assert h.start_response("resp_1") == [CANCEL]
+        assert h.play("resp_1", "item_1", [pcm(100)]) == [ItemCreated("item_1", ANY)]
 
     def test_interrupt_drops_an_owed_response(self) -> None:
         h = speaking(Harness())
@@ -421,7 +427,9 @@ class TestInterruptionFrame:
         h.feed(h.server.output_item_added("resp_1", function_call_item("fc_1", "call_1", "f")))
         h.do(h.session.interrupt(T0))
         done = h.server.arguments_done("resp_1", "fc_1", "call_1", "f", "{}")
-        assert h.feed(done) == []
+        # Never run, but closed on the server: every call gets exactly one output.
+        output = function_call_output_item("call_1", '{"status": "cancelled"}')
+        assert h.feed(done) == [Send({"type": "conversation.item.create", "item": output})]
         assert h.feed(h.server.response_done("resp_1", "cancelled", reason="turn_detected")) == []
 
 

@@ -151,7 +151,13 @@ class TestSessionUpdated:
         assert h.do(h.session.request_response()) == []  # still owed, still once
         assert h.feed(h.server.session_updated()) == [
             SessionReady(),
-            Send({"type": "response.create", "event_id": ANY}),
+            Send(
+                {
+                    "type": "response.create",
+                    "event_id": ANY,
+                    "response": {"metadata": {"rl_request": ANY}},
+                }
+            ),
         ]
         assert h.session.response_active
 
@@ -165,7 +171,13 @@ class TestSessionUpdated:
         assert h.feed(h.server.session_updated()) == [
             SessionReady(),
             Send({"type": "input_audio_buffer.append", "audio": pcm(10)}),
-            Send({"type": "response.create", "event_id": ANY}),
+            Send(
+                {
+                    "type": "response.create",
+                    "event_id": ANY,
+                    "response": {"metadata": {"rl_request": ANY}},
+                }
+            ),
         ]
 
     def test_rejected_session_update_still_makes_the_session_ready_and_reports(self) -> None:
@@ -184,7 +196,13 @@ class TestSessionUpdated:
         assert h.feed(error) == [
             SessionReady(),
             Send({"type": "input_audio_buffer.append", "audio": pcm(10)}),
-            Send({"type": "response.create", "event_id": ANY}),
+            Send(
+                {
+                    "type": "response.create",
+                    "event_id": ANY,
+                    "response": {"metadata": {"rl_request": ANY}},
+                }
+            ),
             ErrorReported(
                 "Unknown parameter: 'session.foo'.",
                 "unknown_parameter",
@@ -310,10 +328,9 @@ class TestCancelBeforeCreated:
         h = Harness()
         h.connect()
         h.do(h.session.request_response())
-        out = h.do(h.session.interrupt(now=0.0))
-        assert [e["type"] for e in sends(out)] == ["response.cancel"]
-        # The server created our request, then cancelled it: nothing surfaces.
-        assert h.start_response("resp_cancelled") == []
+        assert sends(h.do(h.session.interrupt(now=0.0))) == []
+        # The server created our request: it is cancelled at once and nothing surfaces.
+        assert sends(h.start_response("resp_cancelled")) == [{"type": "response.cancel"}]
         assert h.play("resp_cancelled", "item_a", [pcm(40)]) == [ItemCreated("item_a", ANY)]
         assert h.feed(h.server.response_done("resp_cancelled", status="cancelled")) == []
         # The next response (the user's new turn) is a normal one.

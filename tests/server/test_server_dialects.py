@@ -649,9 +649,8 @@ async def test_the_clients_own_connection_understands_every_event(
     try:
         await connection.connect("acct:secret")
         session = {"type": "realtime", "audio": {"input": {"transcription": {"model": "m"}}}}
-        await connection.send(
-            {"type": "session.update", "session": dialect.serialize_session(session)}
-        )
+        # GA in: the connection reshapes the session for the dialect on the way out.
+        await connection.send({"type": "session.update", "session": session})
         await connection.send(
             {"type": "input_audio_buffer.append", "audio": b64(tone(400) + silence(700))}
         )

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from realtime_llm.dialects.base import AuthScheme, Dialect
+from realtime_llm.protocol.capabilities import Capabilities
 
 __all__ = ["InworldDialect"]
 
@@ -27,6 +28,9 @@ class InworldDialect(Dialect):
     auth_scheme: ClassVar[AuthScheme] = "basic"
     session_limit_s: ClassVar[float | None] = None
     event_aliases: ClassVar[Mapping[str, str | None]] = {"ping": None}
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        echoes_response_metadata=False  # undocumented: correlate responses by order
+    )
 
     def __init__(
         self, base_url: str | None = None, *, session_key: str | None = None, jwt: bool = False

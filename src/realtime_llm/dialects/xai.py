@@ -28,6 +28,7 @@ class XAIDialect(Dialect):
     session_limit_s: ClassVar[float | None] = 1800.0
     capabilities: ClassVar[Capabilities] = Capabilities(
         supports_truncate=False,
+        echoes_response_metadata=False,  # not in xAI's docs: correlate by order
         supports_image_input=False,
         audio_formats=frozenset({"audio/pcm"}),  # PCM at 8-48 kHz per xAI's docs
     )

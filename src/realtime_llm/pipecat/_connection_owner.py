@@ -151,7 +151,7 @@ class ConnectionOwner(FrameOutputs):
     def _quiet(self) -> bool:
         """No reply on its way or playing, and the user is not talking."""
         session = self._session
-        return not (session.response_active or session.playback.item_id or self._user_speaking)
+        return not (session.response_active or session.playing or self._user_speaking)
 
     async def _disconnect(self) -> None:
         self._closing = True

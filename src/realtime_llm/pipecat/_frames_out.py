@@ -90,6 +90,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
     _retrievals: dict[str, asyncio.Future[Mapping[str, Any]]]
     _release_task: asyncio.Task[None] | None
     _user_speaking: bool
+    _late_slots: dict[str, int]
 
     @property
     def _props(self) -> SessionProperties:
@@ -128,6 +129,11 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         await self.push_frame(LLMFullResponseStartFrame())
 
     async def _response_ended(self, o: out.ResponseEnded) -> None:
+        if o.overdue_transcripts and self._context is not None:
+            # These user turns come before this reply: remember where it starts.
+            slot = len(self._context.get_messages())
+            for item_id in o.overdue_transcripts:
+                self._late_slots.setdefault(item_id, slot)
         if self._reply_has_text:
             self._context_sync.server_replied()
             self._reply_has_text = False
@@ -211,10 +217,36 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
 
     async def _user_transcript(self, o: out.UserTranscript) -> None:
         self._conversation_started = True
-        self._context_sync.server_transcribed_user(o.text)
         self._tracer.user_transcription(o.item_id, o.text)
         frame = TranscriptionFrame(o.text, "", time_now_iso8601(), finalized=True)
+        if o.late and self._place_late_user_turn(o.item_id, o.text):
+            # Not upstream: the user aggregator would merge it into the turn it is
+            # gathering now. Downstream, observers still see what the user said.
+            await self.push_frame(frame, FrameDirection.DOWNSTREAM)
+            return
+        self._context_sync.server_transcribed_user(o.text)
         await self.push_frame(frame, FrameDirection.UPSTREAM)
+
+    def _place_late_user_turn(self, item_id: str, text: str) -> bool:
+        """Write a late user turn into the context before the reply it prompted.
+
+        The reply's end recorded where that reply starts in the context; user messages
+        written at that point (other turns flushed with the reply) stay before it, in the
+        order they were spoken. Returns False when there is no such place (no context).
+        """
+        slot = self._late_slots.pop(item_id, None)
+        context = self._context
+        if context is None or slot is None:
+            return False
+        messages = list(context.get_messages())
+        index = min(slot, len(messages))
+        while index < len(messages) and _role(messages[index]) == "user":
+            index += 1
+        message: Any = {"role": "user", "content": text}
+        messages.insert(index, message)
+        context.set_messages(messages)
+        self._context_sync.mark_sent(message)  # the server has this turn: never send it
+        return True
 
     async def _tool_calls(self, o: out.ToolCallsRequested) -> None:
         if self._context is None:
@@ -310,3 +342,6 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
 
         self._release_task = self.create_task(release(), name="realtime-transcript-release")
 
+
+def _role(message: Any) -> str | None:
+    return message.get("role") if isinstance(message, dict) else None

@@ -178,6 +178,8 @@ class RealtimeLLMService(ConnectionOwner):
         self._conversation_started = False
         """Whether the server's conversation has turns (sent by us or produced by it)."""
         self._retrievals: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
+        self._late_slots: dict[str, int] = {}
+        """Where in the context each overdue user turn goes (item id -> index)."""
         self._tracer = SessionTracer(
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
@@ -327,7 +329,7 @@ class RealtimeLLMService(ConnectionOwner):
         return False
 
     async def _on_bot_stopped(self, frame: BotStoppedSpeakingFrame, _: FrameDirection) -> bool:
-        self._session.playback_finished()
+        self._session.playback_finished(time.monotonic())
         return False
 
     async def _on_context(self, frame: LLMContextFrame, _: FrameDirection) -> bool:
@@ -491,7 +493,7 @@ class RealtimeLLMService(ConnectionOwner):
             tools = self._service_tools()
         if tools is not None:
             session["tools"] = list(tools)
-        return self._dialect.serialize_session(session)
+        return session  # GA: the connection reshapes it for the dialect on the way out
 
 
 def _given(value: Any) -> bool:

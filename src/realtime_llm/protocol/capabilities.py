@@ -22,5 +22,8 @@ class Capabilities:
     supports_text_only_output: bool = True
     response_create_takes_modalities: bool = True
     """Azure rejects ``output_modalities`` inside ``response.create``."""
+    echoes_response_metadata: bool = True
+    """``response.created`` carries the ``metadata`` its ``response.create`` asked for, so
+    a created response can be matched to the request that caused it."""
     audio_formats: frozenset[str] = frozenset({"audio/pcm", "audio/pcmu", "audio/pcma"})
     """Audio formats the server takes and sends; others fall back to PCM with a warning."""

@@ -151,6 +151,8 @@ class TranscriptionFailed:
 @dataclass(**_slots)
 class ResponseCreated:
     response_id: str
+    metadata: Mapping[str, Any] | None = None
+    """``response.metadata``: GA servers echo what ``response.create`` asked for."""
 
 
 @dataclass(**_slots)
@@ -275,6 +277,10 @@ ServerEvent = (
 )
 
 
+def _mapping_or_none(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
+
+
 def _response_done(e: Mapping[str, Any]) -> ResponseDone:
     response = e["response"]
     details = response.get("status_details") or {}
@@ -328,7 +334,9 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], ServerEvent]] = {
     "conversation.item.input_audio_transcription.failed": lambda e: TranscriptionFailed(
         e["item_id"], str((e.get("error") or {}).get("message") or "transcription failed")
     ),
-    "response.created": lambda e: ResponseCreated(e["response"].get("id") or ""),
+    "response.created": lambda e: ResponseCreated(
+        e["response"].get("id") or "", _mapping_or_none(e["response"].get("metadata"))
+    ),
     "response.done": _response_done,
     "response.output_item.added": lambda e: OutputItemAdded(e["response_id"], e["item"]),
     "response.output_audio.delta": lambda e: AudioDelta(e["response_id"], e["item_id"], e["delta"]),

@@ -69,6 +69,9 @@ class ResponseEnded:
     usage: Mapping[str, Any] | None = None
     error_message: str | None = None
     interrupted: bool = False
+    overdue_transcripts: tuple[str, ...] = ()
+    """User turns (item ids) whose transcript had not come when this reply ended: each
+    arrives later as a ``UserTranscript(late=True)`` and belongs before this reply."""
 
 
 @dataclass(**_v)
@@ -128,8 +131,16 @@ class UserTranscriptDelta:
 
 @dataclass(**_v)
 class UserTranscript:
+    """What the user said in one turn.
+
+    ``late``: the reply that this turn prompted already ended (its ``ResponseEnded``
+    listed the item in ``overdue_transcripts``); the turn belongs before that reply, not
+    in whatever user turn is being gathered now.
+    """
+
     item_id: str
     text: str
+    late: bool = False
 
 
 @dataclass(**_v)

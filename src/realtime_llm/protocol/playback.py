@@ -1,18 +1,32 @@
-"""Where did the user stop hearing the reply? The truncation arithmetic, in one place.
+"""Where did the user stop hearing the reply? A model of the playout, in one place.
 
 When the user interrupts, the server has generated more audio than the user heard. The
 conversation must be cut (``conversation.item.truncate``) where playback actually was,
 or the model "remembers" saying things the user never heard.
 
-The rule, with every input explicit (no clock is read here; ``now`` is passed in)::
+Wall-clock time since playback started overshoots whenever audio arrives slower than
+real time (a slow server, a reply that pauses): the speaker was silent, waiting. So the
+playout is modelled instead. Audio plays in the order it arrived, each chunk starting when
+it arrived or when the audio before it finished, whichever is later::
 
-    received_ms = bytes received for the item / bytes per ms
-    played_ms   = now - playback start          (playback start: the output transport's
-                                                 BotStartedSpeaking, else the first delta)
-    audio_end_ms = min(received_ms, played_ms)  never past what the server has
+    start(chunk) = max(arrival(chunk), end(previous chunk))
+    end(chunk)   = start(chunk) + duration(chunk)
+    played(item, now) = sum over its chunks of clamp(now - start(chunk), 0, duration)
+
+So the position advances in real time only while received, unplayed audio is queued; it
+never passes what was received; a pause in the middle of an item (the transport stops,
+then starts again) does not restart the count. Consecutive chunks merge into one
+*segment*, so an item costs a few numbers, not one per delta. Items queue behind each
+other: a reply that arrives while the previous one still plays starts after it.
+
+The output transport's ``BotStartedSpeaking`` anchors the model: the run of audio that
+began after silence is taken to start when the transport says it started (pipeline and
+device latency), once per run. ``BotStoppedSpeaking`` only drops the items the model has
+fully played and whose audio is done (``response.output_audio.done``): a reply that
+arrived just before the previous one's stop is kept, and so is an item still streaming.
 
 ``audio_end_ms == 0`` cannot be truncated (the server rejects it): the user heard nothing,
-so the item is deleted instead.
+so the item is deleted instead. No clock is read here; ``now`` is passed in.
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ __all__ = ["PlaybackTracker", "TruncationPoint"]
 
 @dataclass(frozen=True, slots=True)
 class TruncationPoint:
-    """What to do with the playing item: truncate at ``audio_end_ms``, or delete it (0 ms)."""
+    """What to do with an item: truncate at ``audio_end_ms``, or delete it (0 ms)."""
 
     item_id: str
     audio_end_ms: int
@@ -34,54 +48,141 @@ class TruncationPoint:
         return self.audio_end_ms <= 0
 
 
+class _Item:
+    """One audio item's segments: ``[start_s, nbytes]`` runs of contiguous playout."""
+
+    __slots__ = ("done", "item_id", "received_bytes", "segments")
+
+    def __init__(self, item_id: str) -> None:
+        self.item_id = item_id
+        self.received_bytes = 0
+        self.segments: list[list[float]] = []
+        self.done = False
+        """The server finished this item's audio: nothing more will arrive."""
+
+
 class PlaybackTracker:
-    """Tracks the one assistant audio item being played, and how much of it arrived.
+    """Models the playout of the assistant audio received, item by item.
 
     Args:
         bytes_per_ms: output audio bytes per millisecond (48 for 24 kHz PCM16 mono).
     """
 
-    __slots__ = ("_bytes_per_ms", "_item_id", "_received_bytes", "_started_at")
+    __slots__ = ("_anchored", "_bytes_per_ms", "_items", "_queue_end", "_run_start")
 
     def __init__(self, bytes_per_ms: float = 48.0) -> None:
         self._bytes_per_ms = bytes_per_ms
-        self._item_id: str | None = None
-        self._received_bytes = 0
-        self._started_at: float | None = None
+        self._items: list[_Item] = []
+        self._queue_end = float("-inf")
+        """When everything received so far will have played."""
+        self._run_start = float("-inf")
+        """When the current run (audio after silence) started playing."""
+        self._anchored = False
+        """Whether BotStartedSpeaking already anchored the current run."""
 
     @property
     def item_id(self) -> str | None:
-        """The audio item currently playing, if any."""
-        return self._item_id
+        """The newest item not known to be fully played, if any."""
+        return self._items[-1].item_id if self._items else None
 
     def set_format(self, bytes_per_ms: float) -> None:
         self._bytes_per_ms = bytes_per_ms
 
     def audio_received(self, item_id: str, nbytes: int, now: float) -> None:
-        """Count audio for ``item_id``; a new item replaces the old one (hot path)."""
-        if item_id != self._item_id:
-            self._item_id = item_id
-            self._received_bytes = 0
-            self._started_at = now
-        self._received_bytes += nbytes
+        """Queue ``nbytes`` of ``item_id``'s audio, arrived at ``now`` (hot path)."""
+        items = self._items
+        item = items[-1] if items else None
+        if item is None or item.item_id != item_id:
+            item = _Item(item_id)
+            items.append(item)
+        queue_end = self._queue_end
+        if now <= queue_end:
+            start = queue_end
+            segments = item.segments
+            if segments:
+                # The newest item's last segment ends where the queue ends: it grows.
+                segments[-1][1] += nbytes
+            else:
+                segments.append([start, float(nbytes)])
+        else:
+            start = now  # the queue had drained: a new run starts now
+            self._run_start = now
+            self._anchored = False
+            item.segments.append([start, float(nbytes)])
+        item.received_bytes += nbytes
+        self._queue_end = start + nbytes / self._bytes_per_ms / 1000
 
     def playback_started(self, now: float) -> None:
-        """The output transport started playing: measure from here, not from receipt."""
-        if self._item_id is not None:
-            self._started_at = now
+        """The output transport started playing: the current run starts at ``now``."""
+        if self._anchored or not self._items or now <= self._run_start:
+            return
+        self._anchored = True
+        shift = now - self._run_start
+        run_start = self._run_start
+        for item in self._items:
+            for segment in item.segments:
+                if segment[0] >= run_start:
+                    segment[0] += shift
+        self._run_start = now
+        self._queue_end += shift
+
+    def audio_done(self, item_id: str) -> None:
+        """The server sent all of ``item_id``'s audio."""
+        for item in self._items:
+            if item.item_id == item_id:
+                item.done = True
+
+    def playback_stopped(self, now: float) -> None:
+        """The output transport ran dry: drop the finished items fully played by ``now``.
+
+        An item still streaming stays, however much of it played: more may come, and
+        its count goes on from where it is.
+        """
+        self._items = [i for i in self._items if not i.done or self._unheard(i, now)]
+        self._anchored = False
+
+    def _unheard(self, item: _Item, now: float) -> bool:
+        return round(self._played_ms(item, now)) < int(self._received(item))
+
+    def _received(self, item: _Item) -> float:
+        return item.received_bytes / self._bytes_per_ms
+
+    def _played_ms(self, item: _Item, now: float) -> float:
+        played = 0.0
+        per_ms = self._bytes_per_ms
+        for start, nbytes in item.segments:
+            if now <= start:
+                break
+            played += min((now - start) * 1000, nbytes / per_ms)
+        return played
 
     def received_ms(self) -> int:
-        return int(self._received_bytes / self._bytes_per_ms)
+        """Audio received for the newest item, in ms."""
+        return int(self._received(self._items[-1])) if self._items else 0
+
+    def truncation_points(self, now: float) -> list[TruncationPoint]:
+        """Where to cut every item not fully heard if the user interrupts ``now``.
+
+        The item playing is truncated where it is; items queued behind it, never heard,
+        are deleted (0 ms). An item still streaming is cut at what was received even when
+        all of that played: the server may have generated more that never arrived.
+        """
+        points: list[TruncationPoint] = []
+        for item in self._items:
+            received = int(self._received(item))
+            played = min(received, round(self._played_ms(item, now)))
+            if played < received or not item.done:
+                points.append(TruncationPoint(item.item_id, max(0, played)))
+        return points
 
     def truncation_point(self, now: float) -> TruncationPoint | None:
-        """Where to cut the playing item if the user interrupts ``now``, or None."""
-        if self._item_id is None or self._started_at is None:
-            return None
-        played_ms = int((now - self._started_at) * 1000)
-        return TruncationPoint(self._item_id, max(0, min(self.received_ms(), played_ms)))
+        """The first of :meth:`truncation_points` (the item playing ``now``), or None."""
+        points = self.truncation_points(now)
+        return points[0] if points else None
 
     def forget(self) -> None:
-        """The reply finished playing (or was cut): nothing is playing now."""
-        self._item_id = None
-        self._received_bytes = 0
-        self._started_at = None
+        """Playback was cut (or the socket went): nothing is queued any more."""
+        self._items = []
+        self._queue_end = float("-inf")
+        self._run_start = float("-inf")
+        self._anchored = False

@@ -10,36 +10,52 @@ State, and the rules that move it::
     connection    new --session.created--> created --session.updated--> ready
                   (reset() on a new socket returns to new)
 
-    response      idle --request_response()--> requested --response.created--> active
-                  active --response.done | interrupt()--> idle
-                  A request while requested/active, or before ready, is *owed*: one
-                  ``response.create`` is sent when the session is ready and idle again.
-                  A ``conversation_already_has_active_response`` error also makes it owed.
+    response      two machines with their transitions in tables
+                  (:mod:`~realtime_llm.protocol.response`): our ``response.create``
+                  (none -> sent -> none, or cancelled by a barge-in) and the server's
+                  response (idle -> active -> idle, or cancelling after an interrupt),
+                  correlated by a tag in ``response.metadata``. A request that cannot be
+                  sent now (not ready, one pending, one running or ending) is *owed*:
+                  one ``response.create`` is sent as soon as it can be.
 
-    playback      the assistant audio item being played and how much of it arrived
+    playback      a model of the output's playout
                   (:class:`~realtime_llm.protocol.playback.PlaybackTracker`); an interrupt
-                  truncates it where the user stopped hearing it.
+                  truncates each item where the user stopped hearing it.
+
+    tools         :class:`~realtime_llm.protocol.tools.ToolCallLedger`: every function
+                  call gets exactly one ``function_call_output`` (a call cut by an
+                  interrupt gets a "cancelled" one).
+
+    transcripts   :class:`~realtime_llm.protocol.transcripts.TranscriptGate`: a reply's
+                  end waits for the transcript of the user turn that prompted it; one
+                  that comes later still is reported ``late``, to be placed before it.
 
     audio early   input audio sent before ``ready`` is buffered (bounded) and flushed on
                   ready, so the first words are not lost and never sent in a stale format;
                   the buffer survives a lost connection, so words spoken while it
                   reconnects reach the new session.
 
-Invariants: each response yields exactly one ``ResponseStarted`` and one
-``ResponseEnded``, also when it is interrupted or fails; ``AudioStarted``/``AudioStopped``
-pair up per audio item; deltas of a response that was interrupted are dropped.
+Invariants (checked by the stateful property test in
+``tests/protocol/test_session_state_machine.py``):
+at most one ``response.create`` outstanding and none while a response runs; each
+response yields exactly one ``ResponseStarted`` and one ``ResponseEnded``, also when it
+is interrupted or fails; ``AudioStarted``/``AudioStopped`` pair up per audio item; no
+delta of an interrupted response is emitted; a truncation never exceeds the audio
+received for its item; every function call gets at most one output, and a call cut by an
+interrupt gets one; every user turn's transcript comes before the end of the reply it
+prompted, or is marked late.
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from realtime_llm.errors import ErrorClass, classify_error
 from realtime_llm.protocol import events as ev
 from realtime_llm.protocol.capabilities import Capabilities
+from realtime_llm.protocol.early_audio import EarlyAudioBuffer
 from realtime_llm.protocol.outputs import (
     AssistantText,
     AssistantTranscript,
@@ -65,6 +81,16 @@ from realtime_llm.protocol.outputs import (
     UserTranscriptDelta,
 )
 from realtime_llm.protocol.playback import PlaybackTracker
+from realtime_llm.protocol.response import (
+    REQUEST_TAG,
+    RequestMove,
+    RequestState,
+    ResponseLifecycle,
+    ResponseMove,
+    ResponseState,
+)
+from realtime_llm.protocol.tools import ToolCallLedger
+from realtime_llm.protocol.transcripts import TranscriptGate
 
 __all__ = ["RealtimeSession"]
 
@@ -86,6 +112,7 @@ class RealtimeSession:
         capabilities: what the server can do (from the dialect).
         early_audio_limit_bytes: how much input audio (base64 bytes) to hold before the
             session is ready; past it the oldest audio is dropped and counted.
+        classify: the dialect's classifier of server error codes.
     """
 
     def __init__(
@@ -98,35 +125,26 @@ class RealtimeSession:
         self.capabilities = capabilities or Capabilities()
         self._classify = classify
         self._unavailable_reported: set[str] = set()
-        self._early_audio_limit = early_audio_limit_bytes
         self.playback = PlaybackTracker()
         self._session_config: dict[str, Any] = {}
         self._counter = 0
         # Held input audio outlives a connection: it is the user's, not yet delivered.
-        self._early_audio: deque[str] = deque()
-        self._early_audio_bytes = 0
+        self._early_audio = EarlyAudioBuffer(early_audio_limit_bytes)
+        self._tools = ToolCallLedger()
+        self._transcripts = TranscriptGate()
+        self._responses = ResponseLifecycle()
         self._reset_connection_state()
-        self.early_audio_dropped_bytes = 0
-        """Input audio dropped because the session was not ready for too long."""
 
     # -- connection state ---------------------------------------------------------------
 
     def _reset_connection_state(self) -> None:
         self._created = False
         self._ready = False
-        self._active_response: str | None = None
-        self._response_requested_event: str | None = None
-        self._response_owed = False
-        self._interrupted_responses: set[str] = set()
+        self._responses.reset()
         self._audio_item: str | None = None  # item whose audio has started, not yet stopped
-        self._tool_names: dict[str, str] = {}  # call_id -> name, from output items
-        self._requested_calls: list[ToolCall] = []
-        self._completed_calls: set[str] = set()
+        self._tools.reset()
         self._retrieves: dict[str, str] = {}  # event_id -> item_id
-        self._awaiting_transcripts: set[str] = set()
-        # A finished reply's end (and its tool calls) waiting for the user transcript.
-        self._held: list[Output] = []
-        self._cancel_next_created = False
+        self._transcripts.reset()
         self.playback.forget()
 
     def reset(self) -> None:
@@ -140,14 +158,18 @@ class RealtimeSession:
         and whether a reply was wanted when the socket went (in progress, requested or
         owed): the caller asks for it again once the new session is ready.
         """
-        wanted = self.response_active or self._response_owed
-        out: list[Output] = [*self._held]
-        self._held = []
+        lifecycle = self._responses
+        wanted = self.response_active or lifecycle.owed
+        out: list[Output] = self._transcripts.release()
         self.playback.forget()
-        if self._active_response is not None:
+        if lifecycle.response is ResponseState.ACTIVE and lifecycle.response_id is not None:
             out.extend(
                 self._close_response(
-                    self._active_response, "incomplete", reason="connection_lost", interrupted=True
+                    lifecycle.response_id,
+                    "incomplete",
+                    reason="connection_lost",
+                    interrupted=True,
+                    settle_calls=False,  # the server that made them is gone
                 )
             )
         self._reset_connection_state()
@@ -160,12 +182,34 @@ class RealtimeSession:
 
     @property
     def response_active(self) -> bool:
-        return self._active_response is not None or self._response_requested_event is not None
+        """A reply is on its way (our request is pending) or running."""
+        lifecycle = self._responses
+        return lifecycle.request is RequestState.SENT or lifecycle.response is ResponseState.ACTIVE
+
+    @property
+    def response_state(self) -> ResponseState:
+        """The server's response, as the response machine sees it."""
+        return self._responses.response
+
+    @property
+    def request_state(self) -> RequestState:
+        """Our ``response.create``, as the request machine sees it."""
+        return self._responses.request
+
+    @property
+    def response_owed(self) -> bool:
+        """A reply was asked for and will be requested as soon as one may be."""
+        return self._responses.owed
+
+    @property
+    def playing(self) -> bool:
+        """Assistant audio was received that is not known to be fully played."""
+        return self.playback.item_id is not None
 
     @property
     def holding_response_end(self) -> bool:
         """A finished reply waits for its user transcript (see ``release_held_response``)."""
-        return bool(self._held)
+        return self._transcripts.holding
 
     @property
     def transcription_enabled(self) -> bool:
@@ -188,9 +232,11 @@ class RealtimeSession:
     # -- commands -----------------------------------------------------------------------
 
     def configure(self, session: Mapping[str, Any]) -> list[Output]:
-        """Set the session configuration (the ``session`` object of ``session.update``).
+        """Set the session configuration: the GA ``session`` object of ``session.update``.
 
-        Sent now if the server already created the session, else on ``session.created``.
+        Always the GA shape: the core reasons on it (turn detection, transcription), and
+        the connection reshapes it for the dialect on the way out. Sent now if the server
+        already created the session, else on ``session.created``.
         """
         self._session_config = dict(session)
         if not self._created:
@@ -213,7 +259,7 @@ class RealtimeSession:
         """
         if self._ready:
             return {"type": "input_audio_buffer.append", "audio": audio_b64}
-        self.hold_audio(audio_b64)
+        self._early_audio.hold(audio_b64)
         return None
 
     def hold_audio(self, audio_b64: str) -> None:
@@ -221,12 +267,12 @@ class RealtimeSession:
 
         For audio the socket refused: the connection went before anyone noticed.
         """
-        self._early_audio.append(audio_b64)
-        self._early_audio_bytes += len(audio_b64)
-        while self._early_audio_bytes > self._early_audio_limit and self._early_audio:
-            dropped = self._early_audio.popleft()
-            self._early_audio_bytes -= len(dropped)
-            self.early_audio_dropped_bytes += len(dropped)
+        self._early_audio.hold(audio_b64)
+
+    @property
+    def early_audio_dropped_bytes(self) -> int:
+        """Input audio dropped because the session was not ready for too long."""
+        return self._early_audio.dropped_bytes
 
     def commit_audio(self) -> list[Output]:
         """Client turn end (turn detection off): commit the buffer and ask for a reply."""
@@ -236,43 +282,70 @@ class RealtimeSession:
         return [Send({"type": "input_audio_buffer.clear"})]
 
     def create_items(self, items: Iterable[Mapping[str, Any]]) -> list[Output]:
-        """Add conversation items (messages, function calls, outputs) at the end."""
+        """Add conversation items (messages, function calls, outputs) at the end.
+
+        A ``function_call_output`` goes out once per call: a second one is dropped.
+        """
         out: list[Output] = []
         for item in items:
-            if item.get("type") == "function_call_output":
-                call_id = str(item.get("call_id"))
-                if call_id in self._completed_calls:
-                    continue
-                self._completed_calls.add(call_id)
+            if item.get("type") == "function_call_output" and not self._tools.output_once(
+                str(item.get("call_id"))
+            ):
+                continue
             out.append(Send({"type": "conversation.item.create", "item": dict(item)}))
         return out
 
+    def cancel_tool_calls(self, call_ids: Iterable[str], why: str = "cancelled") -> list[Output]:
+        """Close calls that will never get a result, so the server does not wait on them.
+
+        Each gets a ``function_call_output`` saying so, unless it already has one. No
+        reply is asked for.
+        """
+        output = json.dumps({"status": why})
+        return self.create_items(
+            {"type": "function_call_output", "call_id": call_id, "output": output}
+            for call_id in call_ids
+        )
+
     def mark_tool_calls_completed(self, call_ids: Iterable[str]) -> None:
-        """Results already known (e.g. in a restored context): never send them again."""
-        self._completed_calls.update(call_ids)
+        """Outputs this server already has: never send them again."""
+        self._tools.mark_completed(call_ids)
 
     def tool_call_completed(self, call_id: str) -> bool:
-        return call_id in self._completed_calls
+        return self._tools.completed(call_id)
 
     def knows_call(self, call_id: str) -> bool:
         """Whether the server made this function call (it has the call item already)."""
-        return call_id in self._tool_names
+        return self._tools.knows(call_id)
 
     def request_response(self, response: Mapping[str, Any] | None = None) -> list[Output]:
-        """Ask for a reply; owed (sent later) while not ready or while one is active."""
-        if not self._ready or self.response_active:
-            self._response_owed = True
+        """Ask for a reply; owed (sent later) unless one may be requested now.
+
+        One may be requested when the session is ready, no request of ours is pending,
+        and no response runs or is still ending.
+        """
+        lifecycle = self._responses
+        if not self._ready or not lifecycle.can_send:
+            lifecycle.owed = True
             return []
-        self._response_owed = False
+        lifecycle.owed = False
         event_id = self._event_id(_RESPONSE_EVENT_PREFIX)
-        self._response_requested_event = event_id
+        lifecycle.move_request(RequestMove.SEND)
+        lifecycle.request_event = event_id
         event: dict[str, Any] = {"type": "response.create", "event_id": event_id}
-        if response:
-            params = dict(response)
-            if not self.capabilities.response_create_takes_modalities:
-                params.pop("output_modalities", None)  # the session's modalities apply
+        params = dict(response) if response else {}
+        if not self.capabilities.response_create_takes_modalities:
+            params.pop("output_modalities", None)  # the session's modalities apply
+        if self.capabilities.echoes_response_metadata:
+            params["metadata"] = {**(params.get("metadata") or {}), REQUEST_TAG: event_id}
+        if params:
             event["response"] = params
         return [Send(event)]
+
+    def _send_owed(self) -> list[Output]:
+        if self._responses.owed and self._ready and self._responses.can_send:
+            return self.request_response()
+        return []
 
     def interrupt(self, now: float) -> list[Output]:
         """The user barged in: stop the reply and cut it where the user stopped hearing it.
@@ -280,48 +353,56 @@ class RealtimeSession:
         Idempotent: a second call (server VAD's speech_started, then the pipeline's
         InterruptionFrame) finds nothing left to do.
         """
+        lifecycle = self._responses
         out: list[Output] = []
         if not self.server_vad and self._ready:
             out.append(Send({"type": "input_audio_buffer.clear"}))
-        if self.response_active:
-            out.append(Send({"type": "response.cancel"}))
-        self._response_owed = False
+        lifecycle.owed = False
+        response_id = lifecycle.playing_id
+        if response_id is not None:
+            out.append(Send({"type": "response.cancel"}))  # first: it stops the generation
         out.extend(self._truncate_playing(now))
-        if self._active_response is not None:
-            response_id = self._active_response
-            self._interrupted_responses.add(response_id)
+        if response_id is not None:
+            lifecycle.move_response(ResponseMove.INTERRUPT)
             out.extend(self._close_response(response_id, "cancelled", interrupted=True))
-        if self._response_requested_event is not None and self._active_response is None:
-            # Our response.create is on its way: the server will create it and then
-            # cancel it. Its audio must never play.
-            self._cancel_next_created = True
-        self._response_requested_event = None
+        # Our response.create still on its way: cancelled as soon as it is created.
+        lifecycle.move_request(RequestMove.INTERRUPT)
         return out
 
     def _truncate_playing(self, now: float) -> list[Output]:
-        point = self.playback.truncation_point(now)
+        points = self.playback.truncation_points(now)
         self.playback.forget()
-        if point is None or not self._ready:
+        if not self._ready:
             return []
-        if point.delete:
-            if not self.capabilities.supports_delete:
-                return self._unavailable("conversation.item.delete", "the unheard reply stays")
-            return [Send({"type": "conversation.item.delete", "item_id": point.item_id})]
-        if not self.capabilities.supports_truncate:
-            return self._unavailable(
-                "conversation.item.truncate",
-                "the model will remember the whole interrupted reply, not only what was heard",
-            )
-        return [
-            Send(
-                {
-                    "type": "conversation.item.truncate",
-                    "item_id": point.item_id,
-                    "content_index": 0,
-                    "audio_end_ms": point.audio_end_ms,
-                }
-            )
-        ]
+        out: list[Output] = []
+        for point in points:
+            if point.delete:
+                if not self.capabilities.supports_delete:
+                    out.extend(
+                        self._unavailable("conversation.item.delete", "the unheard reply stays")
+                    )
+                    continue
+                out.append(Send({"type": "conversation.item.delete", "item_id": point.item_id}))
+            elif not self.capabilities.supports_truncate:
+                out.extend(
+                    self._unavailable(
+                        "conversation.item.truncate",
+                        "the model will remember the whole interrupted reply, "
+                        "not only what was heard",
+                    )
+                )
+            else:
+                out.append(
+                    Send(
+                        {
+                            "type": "conversation.item.truncate",
+                            "item_id": point.item_id,
+                            "content_index": 0,
+                            "audio_end_ms": point.audio_end_ms,
+                        }
+                    )
+                )
+        return out
 
     def _unavailable(self, feature: str, consequence: str) -> list[Output]:
         """Report once per session that the server lacks a feature we would have used."""
@@ -331,12 +412,19 @@ class RealtimeSession:
         return [FeatureUnavailable(feature, consequence)]
 
     def playback_started(self, now: float) -> None:
-        """The output transport started playing the reply (BotStartedSpeaking)."""
+        """The output transport started playing (BotStartedSpeaking)."""
         self.playback.playback_started(now)
 
-    def playback_finished(self) -> None:
-        """The reply finished playing (BotStoppedSpeaking): nothing left to truncate."""
-        self.playback.forget()
+    def playback_finished(self, now: float | None = None) -> None:
+        """The output transport ran dry (BotStoppedSpeaking).
+
+        Only what the playout model says was fully played is forgotten: a reply that
+        arrived just before this stop is still playing.
+        """
+        if now is None:
+            self.playback.forget()
+        else:
+            self.playback.playback_stopped(now)
 
     def retrieve_item(self, item_id: str) -> list[Output]:
         event_id = self._event_id(_RETRIEVE_EVENT_PREFIX)
@@ -346,10 +434,11 @@ class RealtimeSession:
         ]
 
     def release_held_response(self) -> list[Output]:
-        """Give up waiting for the user transcript that should precede a finished reply."""
-        self._awaiting_transcripts.clear()
-        held, self._held = self._held, []
-        return held
+        """Give up waiting for the user transcript that should precede a finished reply.
+
+        The transcripts still to come are reported ``late`` when they arrive.
+        """
+        return self._transcripts.release()
 
     # -- server events ------------------------------------------------------------------
 
@@ -362,12 +451,13 @@ class RealtimeSession:
         return outputs
 
     def _on_audio_delta(self, e: ev.AudioDelta, now: float) -> list[Output]:
-        if e.response_id != self._active_response:
+        if e.response_id != self._responses.playing_id:
             return []  # a reply we interrupted: drop, never play
         self.playback.audio_received(e.item_id, _decoded_size(e.delta), now)
         if self._audio_item != e.item_id:
             out: list[Output] = []
             if self._audio_item is not None:
+                self.playback.audio_done(self._audio_item)
                 out.append(AudioStopped(self._audio_item))
             self._audio_item = e.item_id
             out.append(AudioStarted(e.item_id))
@@ -376,18 +466,19 @@ class RealtimeSession:
         return [AudioChunk(e.item_id, e.delta)]
 
     def _on_audio_done(self, e: ev.AudioDone, now: float) -> list[Output]:
-        if e.response_id != self._active_response or self._audio_item != e.item_id:
+        if e.response_id != self._responses.playing_id or self._audio_item != e.item_id:
             return []
         self._audio_item = None
+        self.playback.audio_done(e.item_id)
         return [AudioStopped(e.item_id)]
 
     def _on_transcript_delta(self, e: ev.TranscriptDelta, now: float) -> list[Output]:
-        if e.response_id != self._active_response or not e.delta:
+        if e.response_id != self._responses.playing_id or not e.delta:
             return []
         return [AssistantTranscript(e.delta)]
 
     def _on_text_delta(self, e: ev.TextDelta, now: float) -> list[Output]:
-        if e.response_id != self._active_response or not e.delta:
+        if e.response_id != self._responses.playing_id or not e.delta:
             return []
         return [AssistantText(e.delta)]
 
@@ -411,12 +502,9 @@ class RealtimeSession:
     def _become_ready(self) -> list[Output]:
         self._ready = True
         out: list[Output] = [SessionReady()]
-        while self._early_audio:
-            audio = self._early_audio.popleft()
+        for audio in self._early_audio.drain():
             out.append(Send({"type": "input_audio_buffer.append", "audio": audio}))
-        self._early_audio_bytes = 0
-        if self._response_owed:
-            out.extend(self.request_response())
+        out.extend(self._send_owed())
         return out
 
     def _on_speech_started(self, e: ev.SpeechStarted, now: float) -> list[Output]:
@@ -429,42 +517,43 @@ class RealtimeSession:
 
     def _on_committed(self, e: ev.BufferCommitted, now: float) -> list[Output]:
         if self.transcription_enabled and e.item_id:
-            self._awaiting_transcripts.add(e.item_id)
+            self._transcripts.expect(e.item_id)
         return []
 
     def _on_transcription_delta(self, e: ev.TranscriptionDelta, now: float) -> list[Output]:
         return [UserTranscriptDelta(e.item_id, e.delta)] if e.delta else []
 
     def _on_transcription_completed(self, e: ev.TranscriptionCompleted, now: float) -> list[Output]:
+        late = self._transcripts.overdue(e.item_id)
         out: list[Output] = []
         if e.transcript.strip():
-            out.append(UserTranscript(e.item_id, e.transcript))
-        return out + self._transcript_settled(e.item_id)
+            out.append(UserTranscript(e.item_id, e.transcript, late))
+        return out + self._transcripts.settled(e.item_id)
 
     def _on_transcription_failed(self, e: ev.TranscriptionFailed, now: float) -> list[Output]:
-        return self._transcript_settled(e.item_id)
-
-    def _transcript_settled(self, item_id: str) -> list[Output]:
-        self._awaiting_transcripts.discard(item_id)
-        if self._awaiting_transcripts or not self._held:
-            return []
-        held, self._held = self._held, []
-        return held
+        self._transcripts.overdue(e.item_id)
+        return self._transcripts.settled(e.item_id)
 
     def _on_response_created(self, e: ev.ResponseCreated, now: float) -> list[Output]:
-        if self._cancel_next_created:
-            # The response we asked for and then cancelled before it existed.
-            self._cancel_next_created = False
-            self._interrupted_responses.add(e.response_id)
-            return []
-        self._response_requested_event = None
-        if self._active_response is not None and self._active_response != e.response_id:
+        lifecycle = self._responses
+        if e.response_id and e.response_id == lifecycle.response_id:
+            return []  # a duplicate of the one we follow
+        ours = lifecycle.is_ours(e.metadata, self.capabilities.echoes_response_metadata)
+        cancelled = ours and lifecycle.request is RequestState.CANCELLED
+        if ours:
+            lifecycle.move_request(RequestMove.CREATED)
+        out: list[Output] = []
+        if lifecycle.response is ResponseState.ACTIVE and lifecycle.response_id is not None:
             # A response we did not see end (should not happen): close it first.
-            out = self._close_response(self._active_response, "cancelled")
-        else:
-            out = []
-        self._active_response = e.response_id
-        self._requested_calls = []
+            out.extend(self._close_response(lifecycle.response_id, "cancelled"))
+        if cancelled:
+            # Asked for, then cancelled by the user before it existed: stop it now; its
+            # audio never plays and nothing reports it.
+            lifecycle.move_response(ResponseMove.CREATED_CANCELLED, e.response_id)
+            out.append(Send({"type": "response.cancel"}))
+            return out
+        lifecycle.move_response(ResponseMove.CREATED, e.response_id)
+        self._tools.clear_requested()
         out.append(ResponseStarted(e.response_id))
         return out
 
@@ -473,13 +562,15 @@ class RealtimeSession:
             call_id = e.item.get("call_id")
             name = e.item.get("name")
             if isinstance(call_id, str) and isinstance(name, str):
-                self._tool_names[call_id] = name
+                self._tools.call_seen(call_id, name)
         return []
 
     def _on_arguments_done(self, e: ev.FunctionCallArgumentsDone, now: float) -> list[Output]:
-        name = e.name or self._tool_names.get(e.call_id)
-        if e.response_id and e.response_id in self._interrupted_responses:
-            return []
+        name = e.name or self._tools.name_of(e.call_id)
+        lifecycle = self._responses
+        if e.response_id and e.response_id != lifecycle.playing_id:
+            # The call of a reply the user interrupted: it will never run.
+            return self.cancel_tool_calls([e.call_id])
         try:
             arguments = json.loads(e.arguments) if e.arguments.strip() else {}
             if not isinstance(arguments, dict):
@@ -489,37 +580,36 @@ class RealtimeSession:
             return self._reject_call(e.call_id, f"invalid JSON arguments: {exc}")
         if not name:
             return self._reject_call(e.call_id, "function call without a name")
-        self._requested_calls.append(ToolCall(e.call_id, name, arguments))
+        self._tools.requested(ToolCall(e.call_id, name, arguments))
         return []
 
     def _reject_call(self, call_id: str, problem: str) -> list[Output]:
         output = json.dumps({"error": problem})
         item = {"type": "function_call_output", "call_id": call_id, "output": output}
-        return [*self.create_items([item]), *self._owe_response()]
-
-    def _owe_response(self) -> list[Output]:
-        self._response_owed = True
-        return []
+        self._responses.owed = True  # the model hears about it after this reply
+        return self.create_items([item])
 
     def _on_response_done(self, e: ev.ResponseDone, now: float) -> list[Output]:
+        lifecycle = self._responses
         out: list[Output] = []
-        if e.response_id == self._active_response:
-            out.extend(
-                self._close_response(
-                    e.response_id,
-                    e.status,
-                    reason=e.reason,
-                    usage=e.usage,
-                    error_message=e.error_message,
+        if lifecycle.response is ResponseState.BUSY:
+            lifecycle.move_response(ResponseMove.DONE)
+        elif e.response_id == lifecycle.response_id:
+            if lifecycle.response is ResponseState.ACTIVE:
+                out.extend(
+                    self._close_response(
+                        e.response_id,
+                        e.status,
+                        reason=e.reason,
+                        usage=e.usage,
+                        error_message=e.error_message,
+                    )
                 )
-            )
-        elif e.usage and e.response_id in self._interrupted_responses:
-            # Closed at the interrupt, without usage; the server bills it all the same.
-            out.append(ResponseUsage(e.response_id, e.usage))
-        self._interrupted_responses.discard(e.response_id)
-        idle = self._response_requested_event is None and self._active_response is None
-        if idle and self._response_owed and self._ready:
-            out.extend(self.request_response())
+            elif lifecycle.response is ResponseState.CANCELLING and e.usage:
+                # Closed at the interrupt, without usage; the server bills it all the same.
+                out.append(ResponseUsage(e.response_id, e.usage))
+            lifecycle.move_response(ResponseMove.DONE)
+        out.extend(self._send_owed())
         return out
 
     def _close_response(
@@ -531,24 +621,42 @@ class RealtimeSession:
         usage: Mapping[str, Any] | None = None,
         error_message: str | None = None,
         interrupted: bool = False,
+        settle_calls: bool = True,
     ) -> list[Output]:
+        """The outputs that end a response (its state is moved by the caller)."""
         out: list[Output] = []
         if self._audio_item is not None:
+            self.playback.audio_done(self._audio_item)
             out.append(AudioStopped(self._audio_item))
             self._audio_item = None
-        self._active_response = None
-        calls, self._requested_calls = self._requested_calls, []
-        end: list[Output] = [
-            ResponseEnded(response_id, status, reason, usage, error_message, interrupted)
-        ]
-        if calls and not interrupted:
-            end.append(ToolCallsRequested(tuple(calls)))
-        if self._awaiting_transcripts and not interrupted:
+        calls = self._tools.take_requested()
+        if interrupted:
+            # The reply is over before the user heard all of it: its calls never run, and
+            # transcripts still to come are placed before it when they arrive.
+            out.extend(self._transcripts.release())
+            overdue = self._transcripts.overdue_all()
+            out.append(
+                ResponseEnded(
+                    response_id,
+                    status,
+                    reason,
+                    usage,
+                    error_message,
+                    True,
+                    overdue,
+                )
+            )
+            if calls and settle_calls:
+                out.extend(self.cancel_tool_calls(c.call_id for c in calls))
+            return out
+        end: list[Output] = [ResponseEnded(response_id, status, reason, usage, error_message)]
+        if calls:
+            end.append(ToolCallsRequested(calls))
+        if self._transcripts.waiting:
             # The user transcript that prompted this reply is still coming: hold the end
             # (and the tool calls, which are part of the reply) so the conversation
             # history records the user turn first.
-            out.extend(self._held)
-            self._held = end
+            out.extend(self._transcripts.hold(end))
         else:
             out.extend(end)
         return out
@@ -577,19 +685,24 @@ class RealtimeSession:
         if event_id in self._retrieves:
             item_id = self._retrieves.pop(event_id)
             return [RetrieveFinished(item_id, None, e.message)]
+        lifecycle = self._responses
         out: list[Output] = []
         busy = e.code == "conversation_already_has_active_response"
-        if busy or (event_id and event_id == self._response_requested_event):
-            # Our response.create was refused: nothing follows it.
-            self._response_requested_event = None
-        if busy:
-            # Refused only because another response is running: still owed after it.
-            self._response_owed = True
+        pending = lifecycle.request_event
+        if pending is not None and (event_id == pending or (busy and not event_id)):
+            # Our response.create was refused: nothing follows it. Refused only because
+            # another response runs: still owed after that one (unless the user cancelled).
+            wanted = lifecycle.request is RequestState.SENT
+            lifecycle.move_request(RequestMove.REFUSED)
+            if busy:
+                lifecycle.move_response(ResponseMove.BUSY)  # only from idle
+                lifecycle.owed = lifecycle.owed or wanted
         if event_id.startswith(_SESSION_EVENT_PREFIX) and not self._ready:
             # The server kept its previous session: do not wait forever for session.updated.
             out.extend(self._become_ready())
         # Every error is reported with its class; the glue only logs the benign ones.
         out.append(ErrorReported(e.message, e.code, error_class, e.param))
+        out.extend(self._send_owed())
         return out
 
 

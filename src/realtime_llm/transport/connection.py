@@ -1,6 +1,7 @@
 """The I/O edge: one object owns the WebSocket, and translates the wire at the boundary.
 
-Outgoing client events are dicts (GA names) serialized here; incoming JSON is decoded,
+Outgoing client events are dicts (GA names and shapes) serialized here, the session
+object of ``session.update`` reshaped by the dialect on the way; incoming JSON is decoded,
 its type mapped to the GA name by the dialect, and parsed into a typed
 :mod:`~realtime_llm.protocol.events` value. Bad JSON and malformed events are logged and
 skipped: a server that says something odd never crashes the bot. Library exceptions are
@@ -27,6 +28,7 @@ __all__ = ["RealtimeConnection"]
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.loads
 _APPEND = "input_audio_buffer.append"
+_SESSION_UPDATE = "session.update"
 _APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"'
 """Audio appends are built by concatenation: base64 needs no JSON escaping, and the
 encoder's scan of every 20 ms chunk costs 20 times more than the join."""
@@ -58,6 +60,7 @@ class RealtimeConnection:
         self._dialect = dialect
         self._url = dialect.url(model)
         self._rewrite = dialect.outgoing if dialect.rewrites_outgoing else None
+        self._serialize_session = dialect.serialize_session
         self._ws: ClientConnection | None = None
         self.close_code: int | None = None
         self.close_reason: str = ""
@@ -92,9 +95,13 @@ class RealtimeConnection:
         ws = self._ws
         if ws is None:
             return False
-        if event["type"] == _APPEND:
+        kind = event["type"]
+        if kind == _APPEND:
             text = _APPEND_PREFIX + event["audio"] + '"}' if len(event) == 2 else _dumps(event)
         else:
+            if kind == _SESSION_UPDATE:
+                # The core reasons on the GA session; the dialect's shape exists only here.
+                event = {**event, "session": self._serialize_session(event["session"])}
             text = _dumps(self._rewrite(event) if self._rewrite is not None else event)
         try:
             await ws.send(text)
