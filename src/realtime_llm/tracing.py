@@ -29,10 +29,10 @@ VAD's commit, a greeting, an appended message), or at a response the server star
 own. Speech that starts before the turn has a response stays in the same turn. The turn
 ends with the reply that answers it: when a response ends and no tool call follows
 (:meth:`~SessionTracer.settle`, which the glue calls after each batch of core outputs), when
-it is interrupted, or when the user starts the next turn. A turn's span is opened lazily, at
-its first response (or its transcript, if that comes first), with the start time recorded at
-the speech start: pipecat's turn context is set by an observer a moment after the speech
-frame, and the parent of a span is fixed when it opens.
+it is interrupted, when the user starts the next turn, or when the connection goes. A turn's
+span is opened lazily, at its first response (or its transcript, if that comes first), with
+the start time recorded at the speech start: pipecat's turn context is set by an observer a
+moment after the speech frame, and the parent of a span is fixed when it opens.
 
 Interrupted responses: the core closes the response at once, but the server's usage comes
 later in its ``response.done`` (status ``cancelled``). Such a response span stays open until
@@ -68,7 +68,8 @@ Times: durations (time to first audio, response duration) come from the caller's
 arguments (monotonic seconds). The wall clock (``time.time_ns``) is read only to date a span
 that opens or ends after the moment it describes: a turn span opened at its first response,
 a response or turn span that waits for late usage. The tracer holds no locks and is driven
-from one event loop; calls about ids it does not know are ignored; at most 64 spans of a
+from one event loop; calls about ids it does not know open or end no span (the usage of an
+unknown response still counts in the ledger); at most 64 spans of a
 kind are kept open (the oldest is then ended with ``realtime.abandoned = true``); spans still
 open at :meth:`SessionTracer.close` end with ``realtime.ended_at_close = true``.
 """
