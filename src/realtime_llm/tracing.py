@@ -13,7 +13,7 @@ The tree, standing alone::
     │   ├── chat {model}             CLIENT    response.created -> response.done
     │   │   └── execute_tool {tool}  INTERNAL  the function call that response asked for
     │   └── chat {model}             CLIENT    the reply made from the tool's result
-    └── reconnect {model}            INTERNAL  connection lost (or renewal) -> new session ready
+    └── reconnect {model}            INTERNAL  lost (or renewed) -> new session, replayed
         └── connect {model}          CLIENT    each attempt
 
 With pipecat's tracing on, :meth:`SessionTracer.nest_under` gives the tracer pipecat's
