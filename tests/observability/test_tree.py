@@ -23,7 +23,7 @@ from opentelemetry.trace import Span, StatusCode, set_span_in_context
 from realtime_llm.observability import PriceTable, TokenUsage
 from realtime_llm.tracing import SessionTracer
 
-from .spantree import parent_of, span_tree
+from .spantree import drawn_edges, parent_of, span_edges, span_tree
 
 MODEL = "gpt-realtime"
 FAKE_KEY = "sk-fake-RECOGNIZABLE-0123456789abcdef"
@@ -448,3 +448,46 @@ def test_a_secret_shaped_model_name_or_reason_never_leaves(
     assert metrics is not None
     exported.append(metrics.to_json())
     assert not [s for s in exported if "RECOGNIZABLE" in s]
+
+
+def _drawing(text: str, after: str) -> str:
+    """The first indented tree drawing (a ``::`` or fenced block) after ``after``."""
+    rest = text[text.index(after) + len(after) :]
+    lines = rest.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(("realtime ",)))
+    block = []
+    for line in lines[start:]:
+        if not line.strip() or line.strip().startswith("```"):
+            break
+        block.append(line)
+    return "\n".join(block)
+
+
+def test_the_module_docstring_draws_the_tree_the_code_makes(
+    tracer: SessionTracer, exporter: InMemorySpanExporter
+) -> None:
+    import realtime_llm.tracing as module
+
+    assert module.__doc__ is not None
+    drawing = _drawing(module.__doc__, "The tree, standing alone::")
+    drawn = {
+        (p.format(model=MODEL, tool="get_weather"), c.format(model=MODEL, tool="get_weather"))
+        for p, c in drawn_edges(drawing)
+    }
+    assert len(drawn) == 7
+    converse(tracer)
+    tracer.close(20.0)
+    assert drawn <= span_edges(list(exporter.get_finished_spans()))
+
+
+def test_docs_observability_draws_the_tree_the_code_makes(
+    tracer: SessionTracer, exporter: InMemorySpanExporter
+) -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
+    drawn = drawn_edges(_drawing(doc, "### The span tree"))
+    assert len(drawn) == 7
+    converse(tracer)
+    tracer.close(20.0)
+    assert drawn <= span_edges(list(exporter.get_finished_spans()))
