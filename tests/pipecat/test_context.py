@@ -17,6 +17,7 @@ from openai.types.realtime import (
 )
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
+from pipecat.processors.aggregators import async_tool_messages
 from pipecat.processors.aggregators.llm_context import LLMContext, LLMSpecificMessage
 from pydantic import TypeAdapter
 
@@ -231,6 +232,18 @@ def test_completed_tool_call_ids() -> None:
         message={"type": "function_call_output", "call_id": "call_9", "output": "ok"},
     )
     assert completed_tool_call_ids([*CONVERSATION, specific]) == {"call_1", "call_9"}
+
+
+def test_calls_still_running_are_not_completed() -> None:
+    """A replay must leave a running call open on the new session, for its result."""
+    running = [
+        {"role": "tool", "tool_call_id": "call_sync", "content": "IN_PROGRESS"},
+        async_tool_messages.build_started_message("call_async"),
+        async_tool_messages.build_intermediate_result_message("call_async", '"half"'),
+        async_tool_messages.build_started_message("call_late"),
+        async_tool_messages.build_final_result_message("call_late", '"done"'),
+    ]
+    assert completed_tool_call_ids(running) == {"call_late"}
 
 
 def test_message_text() -> None:

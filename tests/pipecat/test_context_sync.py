@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from pipecat.processors.aggregators import async_tool_messages
+
+from realtime_llm.pipecat.context import CANCELLED_OUTPUT
 from realtime_llm.pipecat.context_sync import ContextSync
 
 
@@ -74,3 +78,48 @@ def test_marked_messages_are_not_sent_again() -> None:
     sync.mark_sent(message)
     result = sync.new_items([message], _known())
     assert result.items == [] and not result.user_echo
+
+
+def test_async_tool_messages_send_the_real_result_never_the_running_placeholder() -> None:
+    """pipecat 1.14's async tools: the "started" envelope is a placeholder, like IN_PROGRESS."""
+    sync = ContextSync()
+    call = {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    started = async_tool_messages.build_started_message("call_a")
+    messages: list[Any] = [{"role": "assistant", "tool_calls": [call]}, started]
+    assert sync.new_items(messages, _known("call_a")).items == []
+    # The conversation moved on: the result comes as a developer "final" envelope.
+    messages.append({"role": "user", "content": "Meanwhile, a joke?"})
+    messages.append(async_tool_messages.build_final_result_message("call_a", '{"sky": "sunny"}'))
+    items = sync.new_items(messages, _known("call_a")).items
+    assert items[-1] == {
+        "type": "function_call_output",
+        "call_id": "call_a",
+        "output": '{"sky": "sunny"}',
+    }
+    assert [i["type"] for i in items] == ["message", "function_call_output"]
+    assert sync.new_items(messages, _known("call_a")).items == []
+
+
+def test_an_async_result_settled_in_place_is_sent_once() -> None:
+    sync = ContextSync()
+    started = dict(async_tool_messages.build_started_message("call_b"))
+    messages: list[Any] = [started]
+    assert sync.initial_items(messages) == []  # a replay skips the running call's placeholder
+    started["content"] = '{"sky": "sunny"}'  # pipecat settles it in place
+    assert sync.new_items(messages, _known()).items == [
+        {"type": "function_call_output", "call_id": "call_b", "output": '{"sky": "sunny"}'}
+    ]
+
+
+def test_intermediate_async_updates_stay_messages_and_cancellations_say_so() -> None:
+    sync = ContextSync()
+    update = async_tool_messages.build_intermediate_result_message("call_c", '"half way"')
+    cancelled = {"role": "tool", "tool_call_id": "call_d", "content": "CANCELLED"}
+    items = sync.new_items([update, cancelled], _known()).items
+    assert items[0]["type"] == "message" and items[0]["role"] == "system"
+    assert items[1] == {
+        "type": "function_call_output",
+        "call_id": "call_d",
+        "output": CANCELLED_OUTPUT,
+    }
+    assert json.loads(CANCELLED_OUTPUT)["status"] == "cancelled"

@@ -22,6 +22,7 @@ from realtime_llm.protocol.outputs import (
     ToolCallsRequested,
     UserSpeechStarted,
 )
+from realtime_llm.protocol.tools import CANCELLED_OUTPUT
 
 from .helpers import (
     WEATHER_TOOL,
@@ -428,7 +429,7 @@ class TestInterruptionFrame:
         h.do(h.session.interrupt(T0))
         done = h.server.arguments_done("resp_1", "fc_1", "call_1", "f", "{}")
         # Never run, but closed on the server: every call gets exactly one output.
-        output = function_call_output_item("call_1", '{"status": "cancelled"}')
+        output = function_call_output_item("call_1", CANCELLED_OUTPUT)
         assert h.feed(done) == [Send({"type": "conversation.item.create", "item": output})]
         assert h.feed(h.server.response_done("resp_1", "cancelled", reason="turn_detected")) == []
 

@@ -16,8 +16,12 @@ from typing import Any, ClassVar
 
 from loguru import logger
 from pipecat.frames.frames import (
+    Frame,
+    FunctionCallCancelFrame,
     FunctionCallFromLLM,
+    FunctionCallResultFrame,
     InterimTranscriptionFrame,
+    InterruptionFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
@@ -41,6 +45,7 @@ from realtime_llm.dialects import Dialect
 from realtime_llm.errors import ErrorClass, RequestFailed
 from realtime_llm.observability.ledger import UsageReport
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
+from realtime_llm.pipecat.context import CANCELLED_OUTPUT, output_item
 from realtime_llm.pipecat.context_sync import ContextSync
 from realtime_llm.pipecat.media import AudioDecoder
 from realtime_llm.pipecat.settings import RealtimeLLMSettings
@@ -200,6 +205,11 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         self._tracer.user_speech_started(time.monotonic())
         await self.broadcast_frame(UserStartedSpeakingFrame)
         await self.broadcast_interruption()  # type: ignore[no-untyped-call]
+        # broadcast_interruption() hands the InterruptionFrame to the neighbours only: it
+        # never passes through this service's own process_frame, where LLMService cancels
+        # the function calls registered with cancel_on_interruption=True. Do that part here,
+        # so a barge-in heard by server VAD cancels them as a queued InterruptionFrame does.
+        await self._handle_interruptions(InterruptionFrame())  # type: ignore[no-untyped-call]
 
     async def _user_speech_stopped(self, o: out.UserSpeechStopped) -> None:
         self._user_speaking = False
@@ -265,6 +275,55 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
                 c.call_id, c.name, json.dumps(dict(c.arguments)), response_id=self._current_response
             )
         await self.run_function_calls(calls)
+
+    async def broadcast_frame(self, frame_cls: type[Frame], **kwargs: Any) -> None:
+        """Settle a function call on the server the moment pipecat settles it.
+
+        LLMService broadcasts ``FunctionCallResultFrame`` (a handler returned) and
+        ``FunctionCallCancelFrame`` (an interruption, a timeout, the model cancelled it)
+        from this service; neither comes back through ``process_frame``, and the context
+        sync only runs when an aggregator pushes the context, which it does only when
+        inference should run. So the output is sent here, at once, whatever ``run_llm``
+        says: a ``run_llm=False`` result and a cancelled call do not leave the call open
+        on the server. Whether the model then speaks stays the aggregator's decision: its
+        context push (after the bot stops speaking, once per group of parallel calls) is
+        what asks for a response, and the context sync finds the output already sent (the
+        core sends one output per call id).
+        """
+        if frame_cls is FunctionCallResultFrame:
+            await self._function_call_returned(**kwargs)
+        elif frame_cls is FunctionCallCancelFrame:
+            await self._function_call_cancelled(str(kwargs.get("tool_call_id")))
+        await super().broadcast_frame(frame_cls, **kwargs)
+
+    async def _function_call_returned(
+        self,
+        *,
+        tool_call_id: str,
+        result: Any = None,
+        properties: Any = None,
+        error: str | None = None,
+        **_: Any,
+    ) -> None:
+        """A handler's result: a final one is the call's output (an update waits, see below).
+
+        The output is the real result even for an async call (``cancel_on_interruption=
+        False``): its "running" placeholder is never sent (see :mod:`~.context`), so the
+        call's one output is still free when the result arrives, however late. An
+        intermediate update (``is_final=False``) is not an output; it reaches the server
+        as a system message through the context sync, and the call stays open.
+        """
+        if properties is not None and not getattr(properties, "is_final", True):
+            return
+        # The same text pipecat writes into the context, so both paths agree.
+        output = json.dumps(result, ensure_ascii=False) if result else "COMPLETED"
+        self._tracer.tool_call_finished(tool_call_id, error=error)
+        await self._act(self._session.create_items([output_item(tool_call_id, output)]))
+
+    async def _function_call_cancelled(self, tool_call_id: str) -> None:
+        """A cancelled call is answered "cancelled" now, not at the next context sync."""
+        self._tracer.tool_call_finished(tool_call_id, error="cancelled")
+        await self._act(self._session.create_items([output_item(tool_call_id, CANCELLED_OUTPUT)]))
 
     async def _item_created(self, o: out.ItemCreated) -> None:
         await self._call_event_handler("on_conversation_item_created", o.item_id, o.item)

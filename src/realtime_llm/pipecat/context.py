@@ -12,9 +12,23 @@ user ``image_url`` part (data URL)     ``input_image`` part (``image_url``, ``de
 assistant text                         ``message``/``assistant`` with ``output_text``
 assistant ``tool_calls``               one ``function_call`` per call
 ``tool`` (``tool_call_id``)            ``function_call_output`` (non-strings JSON-encoded)
+``tool`` placeholder (see below)       nothing yet: the call is still running
+``tool`` ``CANCELLED``                 ``function_call_output`` :data:`CANCELLED_OUTPUT`
+async-tool final (``developer``)       ``function_call_output`` with the result
 system / developer                     ``message``/``system`` with ``input_text``
 ``LLMSpecificMessage`` for us          its payload, taken to be GA item(s) already
 =====================================  ==================================================
+
+Function calls in progress. pipecat writes a placeholder tool message when a call starts
+and settles it later: ``"IN_PROGRESS"`` for a synchronous call, an async-tool "started"
+envelope (:mod:`pipecat.processors.aggregators.async_tool_messages`) for an async one
+(``cancel_on_interruption=False``). A placeholder is never an output: the realtime server
+takes exactly one ``function_call_output`` per call, so sending "running" would be the
+call's only answer. The final result comes either in the same message, updated in place,
+or (when the conversation moved on meanwhile) as a ``developer`` async-tool "final"
+envelope; that one is the call's output too, so the server closes the call with the real
+result. Intermediate async-tool updates stay ``system`` messages (the envelope as text):
+the call stays open for its final result.
 
 What the realtime protocol cannot take (remote image URLs: the server wants the bytes;
 ``input_audio`` parts in WAV; files) is left out with a warning rather than sent to be
@@ -28,24 +42,34 @@ from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from loguru import logger
+from pipecat.processors.aggregators import async_tool_messages
+from pipecat.processors.aggregators.async_tool_messages import AsyncToolMessagePayload
 from pipecat.processors.aggregators.llm_context import (
     LLMContextMessage,
     LLMSpecificMessage,
     standard_message_text,
 )
 
+from realtime_llm.protocol.tools import CANCELLED_OUTPUT
+
 __all__ = [
+    "CANCELLED_OUTPUT",
     "LLM_SPECIFIC_ID",
     "completed_tool_call_ids",
+    "is_placeholder_result",
     "message_text",
     "message_to_items",
     "messages_to_items",
+    "output_item",
 ]
 
 LLM_SPECIFIC_ID = "realtime-llm"
 """The ``llm`` of the ``LLMSpecificMessage`` entries meant for this service."""
 
 _IMAGE_DETAILS = frozenset({"auto", "low", "high"})
+
+_IN_PROGRESS = "IN_PROGRESS"
+_CANCELLED = "CANCELLED"
 
 
 def messages_to_items(messages: Iterable[LLMContextMessage]) -> list[dict[str, Any]]:
@@ -65,36 +89,57 @@ def message_to_items(message: LLMContextMessage) -> list[dict[str, Any]]:
     if role == "user":
         return _message_item("user", _user_parts(msg.get("content")))
     if role in ("system", "developer"):
+        final = _async_final(msg)
+        if final is not None:
+            return [final]
         return _message_item("system", _text_parts(msg.get("content"), "input_text", role))
     if role == "assistant":
         items = _message_item("assistant", _text_parts(msg.get("content"), "output_text", role))
         items.extend(_function_call(call) for call in msg.get("tool_calls") or [])
         return items
     if role == "tool":
-        return [
-            {
-                "type": "function_call_output",
-                "call_id": str(msg.get("tool_call_id", "")),
-                "output": _as_text(msg.get("content")),
-            }
-        ]
+        if is_placeholder_result(msg):
+            return []
+        content = msg.get("content")
+        output = CANCELLED_OUTPUT if content == _CANCELLED else _as_text(content)
+        return [output_item(str(msg.get("tool_call_id", "")), output)]
     logger.warning(f"realtime context: messages with role {role!r} have no realtime item; skipped")
     return []
 
 
 def completed_tool_call_ids(messages: Iterable[LLMContextMessage]) -> set[str]:
-    """The ``tool_call_id`` of every call that already has a result in ``messages``."""
+    """The ``tool_call_id`` of every call that already has a result in ``messages``.
+
+    A placeholder is not a result: a call still running must get its output later.
+    """
     done: set[str] = set()
     for message in messages:
         if isinstance(message, LLMSpecificMessage):
-            for item in _specific_items(message):
-                if item.get("type") == "function_call_output" and item.get("call_id"):
-                    done.add(str(item["call_id"]))
-            continue
-        msg = cast("Mapping[str, Any]", message)
-        if msg.get("role") == "tool" and msg.get("tool_call_id"):
-            done.add(str(msg["tool_call_id"]))
+            items = _specific_items(message)
+        else:
+            msg = cast("Mapping[str, Any]", message)
+            role = msg.get("role")
+            if role == "tool" and msg.get("tool_call_id") and not is_placeholder_result(msg):
+                done.add(str(msg["tool_call_id"]))
+            final = _async_final(msg) if role in ("system", "developer") else None
+            items = [final] if final is not None else []
+        done.update(
+            str(item["call_id"])
+            for item in items
+            if item.get("type") == "function_call_output" and item.get("call_id")
+        )
     return done
+
+
+def is_placeholder_result(message: Any) -> bool:
+    """Whether ``message`` is the tool message of a call still running (not a result)."""
+    if not isinstance(message, Mapping) or message.get("role") != "tool":
+        return False
+    content = message.get("content")
+    if content == _IN_PROGRESS:
+        return True
+    payload = _async_payload(message)
+    return payload is not None and payload.kind == "started"
 
 
 def message_text(message: LLMContextMessage) -> str:
@@ -116,6 +161,27 @@ def message_text(message: LLMContextMessage) -> str:
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def output_item(call_id: str, output: str) -> dict[str, Any]:
+    """A ``function_call_output`` item."""
+    return {"type": "function_call_output", "call_id": call_id, "output": output}
+
+
+def _async_payload(message: Mapping[str, Any]) -> AsyncToolMessagePayload | None:
+    """The async-tool envelope a message carries, if any (cheap: JSON only if it looks so)."""
+    content = message.get("content")
+    if not isinstance(content, str) or '"async_tool"' not in content:
+        return None
+    return async_tool_messages.parse_message(cast(Any, message))
+
+
+def _async_final(message: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The output item for an async call's final (or cancelled) envelope, else None."""
+    payload = _async_payload(message)
+    if payload is None or payload.kind != "final" or payload.result is None:
+        return None
+    return output_item(payload.tool_call_id, payload.result)
 
 
 def _specific_items(message: LLMSpecificMessage) -> list[dict[str, Any]]:

@@ -12,8 +12,12 @@ result): those exist only in the context until we send them.
 * a user message that carries text the server transcribed, and an assistant message
   written from a reply the server spoke, are echoes of server turns: skipped;
 * an assistant ``tool_calls`` message whose calls the server made is skipped;
-* a tool result is sent once, when it is final (pipecat writes ``IN_PROGRESS`` first and
-  updates the same message in place when the function returns);
+* a tool result is sent once, when it is final: pipecat writes a placeholder first
+  (``IN_PROGRESS``, or an async-tool "started" envelope for ``cancel_on_interruption=False``)
+  and updates the same message in place when the function returns, so a placeholder is
+  looked at again on every sync until it holds the result (an async result that arrives
+  after the conversation moved on comes as a separate message instead: see
+  :mod:`~realtime_llm.pipecat.context`);
 * everything else becomes conversation items, in order.
 
 It holds no socket and sends nothing: it returns items, and the session core decides.
@@ -26,11 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from realtime_llm.pipecat.context import message_text, message_to_items
+from realtime_llm.pipecat.context import is_placeholder_result, message_text, message_to_items
 
 __all__ = ["ContextSync", "SyncResult"]
-
-_PLACEHOLDER_RESULTS = frozenset({"IN_PROGRESS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ class ContextSync:
             self._seen[id(message)] = message
             if isinstance(message, dict) and message.get("role") == "system" and not items:
                 continue  # the leading system message travels as session instructions
-            if _is_placeholder_result(message):
+            if is_placeholder_result(message):
                 del self._seen[id(message)]  # send it once the function returns
                 continue
             items.extend(message_to_items(message))
@@ -96,7 +98,7 @@ class ContextSync:
         for message in messages:
             if id(message) in self._seen:
                 continue
-            if _is_placeholder_result(message):
+            if is_placeholder_result(message):
                 continue  # not final yet; looked at again on the next sync
             self._seen[id(message)] = message
             if not isinstance(message, dict):
@@ -126,11 +128,3 @@ class ContextSync:
             self._server_user_texts.popleft()
             matched = True
         return matched
-
-
-def _is_placeholder_result(message: Any) -> bool:
-    return (
-        isinstance(message, dict)
-        and message.get("role") == "tool"
-        and message.get("content") in _PLACEHOLDER_RESULTS
-    )

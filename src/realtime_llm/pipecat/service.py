@@ -46,9 +46,10 @@ from realtime_llm.errors import (
 )
 from realtime_llm.observability.pricing import ModelPrice, PriceTable
 from realtime_llm.pipecat._connection_owner import ConnectionOwner
+from realtime_llm.pipecat._legacy_args import legacy_settings
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
-from realtime_llm.pipecat.context_sync import ContextSync
+from realtime_llm.pipecat.context_sync import ContextSync, SyncResult
 from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
@@ -106,6 +107,12 @@ class RealtimeLLMService(ConnectionOwner):
         forward_input_audio: pass input audio frames on downstream (for recorders placed
             after the service). False saves one frame hop per 20 ms of audio (measured in
             ``benchmarks/cpu_per_session.py``).
+        **kwargs: passed to pipecat's ``LLMService`` (``run_in_parallel``,
+            ``function_call_timeout_secs``...). pipecat's ``OpenAIRealtimeLLMService``
+            arguments ``model=`` and ``session_properties=`` are accepted with a
+            ``DeprecationWarning`` naming the setting to use; one with no meaning here
+            (``user_audio_preroll_secs=``) or unknown to every base class raises
+            ``InvalidSettingsError`` naming it, rather than being silently ignored.
     """
 
     Settings = RealtimeLLMSettings
@@ -137,7 +144,10 @@ class RealtimeLLMService(ConnectionOwner):
                 "api_key", f"dialect {self._dialect.name!r} needs an api_key or a token_provider"
             )
         self._token_provider = token_provider
+        legacy = legacy_settings(kwargs)  # pipecat's built-in service's arguments
         store = default_settings()
+        if legacy is not None:
+            store.apply_update(legacy)
         if settings is not None:
             store.apply_update(settings)
             given = {k for k, v in settings.given_fields().items() if v is not None}
@@ -239,9 +249,31 @@ class RealtimeLLMService(ConnectionOwner):
         if self._context is None:
             return []
         self._conversation_started = True
-        messages = self._context.get_messages()
+        return self._whole_context_outputs(self._context.get_messages())
+
+    def _whole_context_outputs(self, messages: list[Any]) -> list[out.Output]:
+        """Every message as items, for a session that has none of them yet.
+
+        A tool result goes with its call: a new session given a ``function_call`` without
+        its output sees the call still open, and the model may make it again. So the items
+        are created first (each output once), and only then is every call with a result
+        marked completed, so that no later sync answers it a second time. A call still
+        running has no result yet (its placeholder is not one), so it stays open for the
+        result. An output whose call is neither among the items nor made by the server
+        (a stray tool message) is left out: the server refuses outputs for unknown calls.
+        """
+        items = self._context_sync.initial_items(messages)
+        calls = {str(i.get("call_id")) for i in items if i.get("type") == "function_call"}
+        kept = [
+            item
+            for item in items
+            if item.get("type") != "function_call_output"
+            or str(item.get("call_id")) in calls
+            or self._session.knows_call(str(item.get("call_id")))
+        ]
+        outputs = self._session.create_items(kept)
         self._session.mark_tool_calls_completed(completed_tool_call_ids(messages))
-        return self._session.create_items(self._context_sync.initial_items(messages))
+        return outputs
 
     def service_metadata_frame(self) -> LLMServiceMetadataFrame:
         """Realtime; with server VAD the server drives the user's turns."""
@@ -346,26 +378,38 @@ class RealtimeLLMService(ConnectionOwner):
             await self._act(self._initial_context_outputs(context))
             return True
         synced = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
-        if synced.items:
-            for item in synced.items:
-                if item.get("type") == "function_call_output":
-                    self._tracer.tool_call_finished(str(item.get("call_id")))
+        for item in synced.items:
+            if item.get("type") == "function_call_output":
+                self._tracer.tool_call_finished(str(item.get("call_id")))
+        outputs = self._session.create_items(synced.items)
+        if self._context_asks_for_reply(synced):
             await self._start_turn_metrics()
-            outputs = self._session.create_items(synced.items)
-            await self._act([*outputs, *self._session.request_response()])
-        elif not synced.user_echo and not self._session.response_active:
-            # Nothing to send and no user turn just recorded: an explicit "run the LLM"
-            # (LLMRunFrame). While a reply is coming (both aggregators push the context
-            # after a tool result), it is only an echo of the push that asked for it.
-            await self._start_turn_metrics()
-            await self._act(self._session.request_response())
+            outputs.extend(self._session.request_response())
+        await self._act(outputs)
         return True
 
+    def _context_asks_for_reply(self, synced: SyncResult) -> bool:
+        """Whether this context push means "run the LLM".
+
+        The aggregators push the context when inference should run: an ``LLMRunFrame``, an
+        append or a tool result with ``run_llm``, a cancellation that asks for it. The one
+        push that never does is the user aggregator's realtime flush of a user turn the
+        server transcribed (``user_echo``): the server answers that turn itself, so a
+        ``response.create`` there would give it a second reply, also when the same push
+        carries messages appended earlier with ``run_llm=False`` (they are only sent). A
+        push with nothing new while a reply is coming is an echo of the push that asked
+        for it. The core defers a request made while a response is active until it ends,
+        so a late async tool result is spoken after the current reply, never over it.
+        """
+        if synced.user_echo:
+            return False
+        return bool(synced.items) or not self._session.response_active
+
     def _initial_context_outputs(self, context: LLMContext) -> list[out.Output]:
-        messages = context.get_messages()
-        self._session.mark_tool_calls_completed(completed_tool_call_ids(messages))
-        items = self._context_sync.initial_items(messages)
-        return [*self._session.create_items(items), *self._session.request_response()]
+        return [
+            *self._whole_context_outputs(context.get_messages()),
+            *self._session.request_response(),
+        ]
 
     async def _on_messages_append(self, frame: LLMMessagesAppendFrame, _: FrameDirection) -> bool:
         if self._context is not None:

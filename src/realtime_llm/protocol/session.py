@@ -89,7 +89,7 @@ from realtime_llm.protocol.response import (
     ResponseMove,
     ResponseState,
 )
-from realtime_llm.protocol.tools import ToolCallLedger
+from realtime_llm.protocol.tools import CANCELLED_OUTPUT, ToolCallLedger
 from realtime_llm.protocol.transcripts import TranscriptGate
 
 __all__ = ["RealtimeSession"]
@@ -172,6 +172,8 @@ class RealtimeSession:
                     settle_calls=False,  # the server that made them is gone
                 )
             )
+        lifecycle.move_request(RequestMove.LOST)
+        lifecycle.move_response(ResponseMove.LOST)
         self._reset_connection_state()
         return out, wanted
 
@@ -295,15 +297,14 @@ class RealtimeSession:
             out.append(Send({"type": "conversation.item.create", "item": dict(item)}))
         return out
 
-    def cancel_tool_calls(self, call_ids: Iterable[str], why: str = "cancelled") -> list[Output]:
+    def cancel_tool_calls(self, call_ids: Iterable[str]) -> list[Output]:
         """Close calls that will never get a result, so the server does not wait on them.
 
-        Each gets a ``function_call_output`` saying so, unless it already has one. No
-        reply is asked for.
+        Each gets the :data:`~realtime_llm.protocol.tools.CANCELLED_OUTPUT`, unless it
+        already has an output. No reply is asked for.
         """
-        output = json.dumps({"status": why})
         return self.create_items(
-            {"type": "function_call_output", "call_id": call_id, "output": output}
+            {"type": "function_call_output", "call_id": call_id, "output": CANCELLED_OUTPUT}
             for call_id in call_ids
         )
 

@@ -9,11 +9,22 @@ progress, and remembers which outputs were sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from realtime_llm.protocol.outputs import ToolCall
 
-__all__ = ["ToolCallLedger"]
+__all__ = ["CANCELLED_OUTPUT", "ToolCallLedger"]
+
+CANCELLED_OUTPUT = json.dumps(
+    {
+        "status": "cancelled",
+        "detail": "this tool call was cancelled before it returned a result",
+    }
+)
+"""The ``function_call_output`` of a call that will never return. It names the *call* as
+cancelled: a bare ``CANCELLED`` reads as a statement about whatever the tool looks up (a
+model relaying it may tell the user their booking was cancelled)."""
 
 
 class ToolCallLedger:
