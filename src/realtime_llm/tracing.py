@@ -340,6 +340,11 @@ class SessionTracer:
         self._tool_calls: dict[str, Span] = {}
 
     @property
+    def session_open(self) -> bool:
+        """Between :meth:`session_started` (or the first :meth:`connect`) and :meth:`close`."""
+        return self._session is not None
+
+    @property
     def capture_content(self) -> bool:
         return self._capture_content
 

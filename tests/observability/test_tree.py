@@ -491,3 +491,11 @@ def test_docs_observability_draws_the_tree_the_code_makes(
     converse(tracer)
     tracer.close(20.0)
     assert drawn <= span_edges(list(exporter.get_finished_spans()))
+
+
+def test_session_open_until_close(tracer: SessionTracer) -> None:
+    assert not tracer.session_open
+    tracer.session_started(MODEL, 0.0)
+    assert tracer.session_open
+    tracer.close(1.0)
+    assert not tracer.session_open

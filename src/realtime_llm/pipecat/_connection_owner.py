@@ -81,7 +81,9 @@ class ConnectionOwner(FrameOutputs):
         await self._end_session()
 
     async def _end_session(self) -> None:
-        """The run is over: end the session span and hand out the summary."""
+        """The run is over: end the session span and hand out the summary (once)."""
+        if not self._tracer.session_open:
+            return
         summary = self._tracer.close(time.monotonic())
         logger.info(f"{self}: realtime session summary: " + "; ".join(summary.lines()))
         await self._call_event_handler("on_session_summary", summary)
