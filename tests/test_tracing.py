@@ -54,7 +54,12 @@ def tracer(provider: TracerProvider) -> SessionTracer:
 
 
 def spans(exporter: InMemorySpanExporter, name: str | None = None) -> list[ReadableSpan]:
-    return [s for s in exporter.get_finished_spans() if name is None or s.name == name]
+    """Finished spans named ``name``, or whose operation (first word of the name) it is."""
+    return [
+        s
+        for s in exporter.get_finished_spans()
+        if name is None or s.name == name or s.name.split(" ")[0] == name
+    ]
 
 
 def one(exporter: InMemorySpanExporter, name: str) -> ReadableSpan:
@@ -103,15 +108,20 @@ class TestSessionSetup:
     def test_span_and_attributes(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        setup = tracer.session_setup("gpt-realtime", "wss://api.openai.com/v1/realtime")
+        setup = tracer.connect("gpt-realtime", "wss://api.openai.com/v1/realtime")
         assert spans(exporter) == []
-        setup.end()
-        span = one(exporter, "realtime.session.setup")
+        tracer.session_ready()
+        assert setup.ended
+        span = one(exporter, "connect gpt-realtime")
         assert span.kind is SpanKind.CLIENT
-        assert span.parent is None
+        session = tracer.close(1.0)
+        assert session.turns == 0
+        assert span.parent is not None
+        assert span.parent.span_id == one(exporter, "realtime gpt-realtime").context.span_id
         assert attrs(span) == {
             "gen_ai.provider.name": "openai",
             "gen_ai.system": "openai",
+            "gen_ai.operation.name": "connect",
             "gen_ai.request.model": "gpt-realtime",
             "server.address": "api.openai.com",
             "server.port": 443,
@@ -135,16 +145,16 @@ class TestSessionSetup:
         host: str,
         port: int,
     ) -> None:
-        tracer.session_setup("m", url).end()
-        a = attrs(one(exporter, "realtime.session.setup"))
+        tracer.connect("m", url).end()
+        a = attrs(one(exporter, "connect"))
         assert a["server.address"] == host
         assert a["server.port"] == port
 
     def test_malformed_url_gives_no_address(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        tracer.session_setup("m", "wss://host:notaport/x").end()
-        a = attrs(one(exporter, "realtime.session.setup"))
+        tracer.connect("m", "wss://host:notaport/x").end()
+        a = attrs(one(exporter, "connect"))
         assert "server.address" not in a
         assert "server.port" not in a
 
@@ -160,8 +170,8 @@ class TestSessionSetup:
     def test_no_secret_from_url(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter, url: str
     ) -> None:
-        tracer.session_setup("gpt-realtime", url).end()
-        a = attrs(one(exporter, "realtime.session.setup"))
+        tracer.connect("gpt-realtime", url).end()
+        a = attrs(one(exporter, "connect"))
         assert a["server.address"].startswith(("api.example.com", "res.openai.azure.com"))
         assert_no_secret(exporter, SECRET, "sk-", "hunter2", "alice", "api-key", AZURE_KEY, "?")
 
@@ -170,14 +180,14 @@ class TestSessionSetup:
     ) -> None:
         with (
             pytest.raises(ConnectionError),
-            tracer.session_setup("m", "wss://h/x") as setup,
+            tracer.connect("m", "wss://h/x") as setup,
         ):
             assert not setup.ended
             raise ConnectionError(
                 f"could not open wss://u:pw@h/x?api-key={SECRET}: Authorization: Bearer {SECRET}"
             )
         assert setup.ended
-        span = one(exporter, "realtime.session.setup")
+        span = one(exporter, "connect")
         assert span.status.status_code is StatusCode.ERROR
         assert attrs(span)["error.type"] == "ConnectionError"
         (event,) = span.events
@@ -189,18 +199,19 @@ class TestSessionSetup:
     def test_context_manager_success_and_explicit_end_are_one_span(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        with tracer.session_setup("m", "wss://h/x") as setup:
-            setup.end(session_id="sess_1")
+        with tracer.connect("m", "wss://h/x") as setup:
+            tracer.session_created("sess_1")
+            setup.end()
             setup.end(error="late")  # ignored: already ended
-        span = one(exporter, "realtime.session.setup")
+        span = one(exporter, "connect")
         assert span.status.status_code is StatusCode.UNSET
         assert attrs(span)["gen_ai.conversation.id"] == "sess_1"
 
     def test_end_with_error_string(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        tracer.session_setup("m", "wss://h/x").end(error=f"invalid_api_key {SECRET}")
-        span = one(exporter, "realtime.session.setup")
+        tracer.connect("m", "wss://h/x").end(error=f"invalid_api_key {SECRET}")
+        span = one(exporter, "connect")
         assert span.status.status_code is StatusCode.ERROR
         assert attrs(span)["error.type"] == "_OTHER"
         assert span.status.description == "invalid_api_key [REDACTED]"
@@ -208,25 +219,27 @@ class TestSessionSetup:
     def test_session_id_is_carried_by_later_spans(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        setup = tracer.session_setup("m", "wss://h/x")
-        setup.set_session_id("sess_42")
+        setup = tracer.connect("m", "wss://h/x")
+        tracer.session_created("sess_42")
         setup.end()
         tracer.response_started("r1", model="m", voice=None, modalities=["text"], now=0.0)
         tracer.response_finished("r1", status="completed", now=1.0)
         tracer.user_transcription("item_1", "hi")
         tracer.tool_call_started("c1", "f", "{}")
         tracer.tool_call_finished("c1")
+        tracer.close(2.0)
+        assert len(spans(exporter)) == 6
         for span in spans(exporter):
             assert attrs(span)["gen_ai.conversation.id"] == "sess_42", span.name
 
     def test_reconnect_abandons_open_setup_and_forgets_session_id(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        first = tracer.session_setup("m", "wss://h/x")
-        first.set_session_id("sess_old")
-        tracer.session_setup("m", "wss://h/x").end()
+        first = tracer.connect("m", "wss://h/x")
+        tracer.session_created("sess_old")
+        tracer.connect("m", "wss://h/x").end()
         assert first.ended
-        old, new = spans(exporter, "realtime.session.setup")
+        old, new = spans(exporter, "connect")
         assert attrs(old)["realtime.abandoned"] is True
         assert "realtime.abandoned" not in attrs(new)
         assert "gen_ai.conversation.id" not in attrs(new)
@@ -234,23 +247,17 @@ class TestSessionSetup:
     def test_provider_aliases(
         self, provider: TracerProvider, exporter: InMemorySpanExporter
     ) -> None:
-        SessionTracer(tracer_provider=provider, provider="azure").session_setup(
-            "m", "wss://h"
-        ).end()
-        SessionTracer(tracer_provider=provider, provider="xai").session_setup("m", "wss://h").end()
-        SessionTracer(tracer_provider=provider, provider="inworld").session_setup(
-            "m", "wss://h"
-        ).end()
+        SessionTracer(tracer_provider=provider, provider="azure").connect("m", "wss://h").end()
+        SessionTracer(tracer_provider=provider, provider="xai").connect("m", "wss://h").end()
+        SessionTracer(tracer_provider=provider, provider="inworld").connect("m", "wss://h").end()
         names = [attrs(s)["gen_ai.provider.name"] for s in spans(exporter)]
         assert names == ["azure.ai.openai", "x_ai", "inworld"]
 
     def test_service_name_is_the_instrumentation_scope(
         self, provider: TracerProvider, exporter: InMemorySpanExporter
     ) -> None:
-        SessionTracer(tracer_provider=provider, service_name="my_bot").session_setup(
-            "m", "wss://h"
-        ).end()
-        scope = one(exporter, "realtime.session.setup").instrumentation_scope
+        SessionTracer(tracer_provider=provider, service_name="my_bot").connect("m", "wss://h").end()
+        scope = one(exporter, "connect").instrumentation_scope
         assert scope is not None
         assert scope.name == "my_bot"
 
@@ -265,14 +272,17 @@ class TestResponse:
         )
         tracer.response_first_audio("resp_1", now=100.25)
         assert spans(exporter) == []
-        tracer.response_finished(
+        report = tracer.response_finished(
             "resp_1", status="completed", usage=OPENAI_USAGE, interrupted=False, now=101.5
         )
-        span = one(exporter, "realtime.response")
+        assert report is not None
+        span = one(exporter, "chat")
         assert span.kind is SpanKind.CLIENT
         a = attrs(span)
         ttfa = a.pop("realtime.time_to_first_audio_ms")
         duration = a.pop("realtime.response.duration_ms")
+        assert a.pop("realtime.cost_usd") == float(report.cost_usd or 0) > 0
+        assert a.pop("realtime.session.cost_usd") == float(report.cost_usd or 0)
         assert ttfa == pytest.approx(250.0)
         assert duration == pytest.approx(1500.0)
         assert a == {
@@ -292,6 +302,9 @@ class TestResponse:
             "realtime.usage.input_text_tokens": 120,
             "realtime.usage.input_audio_tokens": 80,
             "realtime.usage.input_image_tokens": 0,
+            "realtime.usage.cached_input_text_tokens": 64,
+            "realtime.usage.cached_input_audio_tokens": 0,
+            "realtime.usage.cached_input_image_tokens": 0,
             "realtime.usage.output_text_tokens": 15,
             "realtime.usage.output_audio_tokens": 45,
         }
@@ -305,7 +318,7 @@ class TestResponse:
         tracer.response_first_audio("r", now=10.4)
         tracer.response_first_audio("r", now=12.0)
         tracer.response_finished("r", status="completed", now=13.0)
-        span = one(exporter, "realtime.response")
+        span = one(exporter, "chat")
         assert attrs(span)["realtime.time_to_first_audio_ms"] == pytest.approx(400.0)
         assert len(span.events) == 1
 
@@ -315,7 +328,7 @@ class TestResponse:
         tracer.response_started("r", model="m", voice="v", modalities=["audio"], now=10.0)
         tracer.response_first_audio("r", now=9.0)
         tracer.response_finished("r", status="completed", now=9.5)
-        a = attrs(one(exporter, "realtime.response"))
+        a = attrs(one(exporter, "chat"))
         assert a["realtime.time_to_first_audio_ms"] == 0.0
         assert a["realtime.response.duration_ms"] == 0.0
 
@@ -324,7 +337,7 @@ class TestResponse:
     ) -> None:
         tracer.response_started("r", model=None, voice=None, modalities=["text"], now=0.0)
         tracer.response_finished("r", status="completed", usage=None, now=0.5)
-        a = attrs(one(exporter, "realtime.response"))
+        a = attrs(one(exporter, "chat"))
         assert a["gen_ai.output.type"] == "text"
         assert a["realtime.output_modalities"] == ("text",)
         assert "realtime.voice" not in a
@@ -339,7 +352,11 @@ class TestResponse:
         tracer.response_finished(
             "r", status="cancelled", interrupted=True, reason="turn_detected", now=1.0
         )
-        span = one(exporter, "realtime.response")
+        assert spans(exporter, "chat") == []  # waits for the usage of its response.done
+        report = tracer.response_usage("r", OPENAI_USAGE)
+        assert report is not None and report.interrupted
+        span = one(exporter, "chat")
+        assert attrs(span)["gen_ai.usage.output_tokens"] == 60
         a = attrs(span)
         assert a["realtime.interrupted"] is True
         assert a["gen_ai.response.finish_reasons"] == ("cancelled",)
@@ -355,7 +372,7 @@ class TestResponse:
         tracer.response_finished(
             "r2", status="failed", error=f"server_error: bad key {SECRET}", now=1.0
         )
-        first, second = spans(exporter, "realtime.response")
+        first, second = spans(exporter, "chat")
         assert first.status.status_code is StatusCode.ERROR
         assert attrs(first)["error.type"] == "_OTHER"
         assert second.status.status_code is StatusCode.ERROR
@@ -374,7 +391,7 @@ class TestResponse:
         }
         tracer.response_started("r", model="m", voice=None, modalities=["text"], now=0.0)
         tracer.response_finished("r", status="completed", usage=usage, now=1.0)
-        a = attrs(one(exporter, "realtime.response"))
+        a = attrs(one(exporter, "chat"))
         assert a["gen_ai.usage.input_tokens"] == 7
         assert a["gen_ai.usage.output_tokens"] == 3
         assert a["gen_ai.usage.cache_read.input_tokens"] == 2
@@ -385,7 +402,7 @@ class TestResponse:
             usage={"input_tokens": "12", "output_tokens": True, "x": -1},
             now=1.0,
         )
-        a2 = attrs(spans(exporter, "realtime.response")[1])
+        a2 = attrs(spans(exporter, "chat")[1])
         assert not any(k.startswith(("gen_ai.usage", "realtime.usage")) for k in a2)
 
     def test_unknown_ids_are_ignored(
@@ -404,7 +421,7 @@ class TestResponse:
         tracer.response_finished("r", status="completed", now=2.0)
         tracer.response_finished("r", status="completed", now=3.0)
         tracer.response_first_audio("r", now=3.0)
-        span = one(exporter, "realtime.response")
+        span = one(exporter, "chat")
         assert attrs(span)["gen_ai.request.model"] == "m"
         assert attrs(span)["realtime.response.duration_ms"] == pytest.approx(1000.0)
 
@@ -415,9 +432,12 @@ class TestResponse:
         with app.start_as_current_span("conversation") as conversation:
             tracer.response_started("r", model="m", voice="v", modalities=["audio"], now=0.0)
         tracer.response_finished("r", status="completed", now=1.0)
-        span = one(exporter, "realtime.response")
-        assert span.parent is not None
-        assert span.parent.span_id == conversation.get_span_context().span_id
+        tracer.settle()
+        span = one(exporter, "chat")
+        turn = one(exporter, "turn")
+        assert span.parent is not None and turn.parent is not None
+        assert span.parent.span_id == turn.context.span_id
+        assert turn.parent.span_id == conversation.get_span_context().span_id
 
 
 # -- user transcription -----------------------------------------------------------------------
@@ -458,10 +478,12 @@ class TestToolCall:
     ) -> None:
         tracer.tool_call_started("call_1", "get_weather", '{"city": "Paris"}')
         tracer.tool_call_finished("call_1", result='{"temp": 20}')
-        span = one(exporter, "realtime.tool_call")
+        span = one(exporter, "execute_tool")
         assert span.kind is SpanKind.INTERNAL
         assert span.parent is None
         assert attrs(span) == {
+            "gen_ai.provider.name": "openai",
+            "gen_ai.system": "openai",
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": "get_weather",
             "gen_ai.tool.call.id": "call_1",
@@ -477,8 +499,8 @@ class TestToolCall:
         tracer.tool_call_started("c", "f", "{}", response_id="r")
         tracer.response_finished("r", status="completed", now=1.0)
         tracer.tool_call_finished("c")
-        response = one(exporter, "realtime.response")
-        call = one(exporter, "realtime.tool_call")
+        response = one(exporter, "chat")
+        call = one(exporter, "execute_tool")
         assert call.parent is not None
         assert call.parent.span_id == response.context.span_id
         assert call.context.trace_id == response.context.trace_id
@@ -489,7 +511,7 @@ class TestToolCall:
     ) -> None:
         tracer.tool_call_started("c", "f", "{}", response_id="gone")
         tracer.tool_call_finished("c")
-        assert one(exporter, "realtime.tool_call").parent is None
+        assert one(exporter, "execute_tool").parent is None
 
     def test_content_with_capture_content(
         self, provider: TracerProvider, exporter: InMemorySpanExporter
@@ -497,7 +519,7 @@ class TestToolCall:
         tracer = SessionTracer(tracer_provider=provider, capture_content=True, secrets=[AZURE_KEY])
         tracer.tool_call_started("c", "f", f'{{"key": "{AZURE_KEY}", "city": "Paris"}}')
         tracer.tool_call_finished("c", result=f'{{"token": "{SECRET}"}}')
-        a = attrs(one(exporter, "realtime.tool_call"))
+        a = attrs(one(exporter, "execute_tool"))
         assert a["gen_ai.tool.call.arguments"] == '{"key": "[REDACTED]", "city": "Paris"}'
         assert "[REDACTED]" in a["gen_ai.tool.call.result"]
         assert_no_secret(exporter, AZURE_KEY, SECRET)
@@ -509,7 +531,7 @@ class TestToolCall:
         tracer.tool_call_finished("a", error="timed out")
         tracer.tool_call_started("b", "f", "{}")
         tracer.tool_call_finished("b", error=KeyError("city"))
-        a, b = spans(exporter, "realtime.tool_call")
+        a, b = spans(exporter, "execute_tool")
         assert a.status.status_code is StatusCode.ERROR
         assert a.status.description == "timed out"
         assert attrs(a)["error.type"] == "_OTHER"
@@ -525,7 +547,7 @@ class TestToolCall:
 
         tracer.tool_call_started("a", "f", "{}")
         tracer.tool_call_finished("a", error=Boom())
-        error_type = attrs(one(exporter, "realtime.tool_call"))["error.type"]
+        error_type = attrs(one(exporter, "execute_tool"))["error.type"]
         assert error_type.startswith(f"{__name__}.")
         assert error_type.endswith("Boom")
 
@@ -537,7 +559,7 @@ class TestToolCall:
         tracer.tool_call_started("c", "second", "{}")
         tracer.tool_call_finished("c")
         tracer.tool_call_finished("c")
-        span = one(exporter, "realtime.tool_call")
+        span = one(exporter, "execute_tool")
         assert attrs(span)["gen_ai.tool.name"] == "first"
 
     def test_open_calls_are_bounded(
@@ -545,14 +567,14 @@ class TestToolCall:
     ) -> None:
         for i in range(70):
             tracer.tool_call_started(f"c{i}", "f", "{}")
-        abandoned = spans(exporter, "realtime.tool_call")
+        abandoned = spans(exporter, "execute_tool")
         assert [attrs(s)["gen_ai.tool.call.id"] for s in abandoned] == [
             f"c{i}" for i in range(6)
         ]  # 64 stay open
         assert all(attrs(s)["realtime.abandoned"] is True for s in abandoned)
         tracer.tool_call_finished("c0")  # already abandoned: ignored
-        tracer.close()
-        assert len(spans(exporter, "realtime.tool_call")) == 70
+        tracer.close(0.0)
+        assert len(spans(exporter, "execute_tool")) == 70
 
 
 # -- close ------------------------------------------------------------------------------------
@@ -562,43 +584,53 @@ class TestClose:
     def test_close_ends_open_spans(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        setup = tracer.session_setup("m", "wss://h/x")
+        setup = tracer.connect("m", "wss://h/x")
         tracer.response_started("r", model="m", voice="v", modalities=["audio"], now=0.0)
         tracer.tool_call_started("c", "f", "{}", response_id="r")
         tracer.response_started("done", model="m", voice="v", modalities=["audio"], now=0.0)
         tracer.response_finished("done", status="completed", now=1.0)
-        tracer.close()
+        tracer.close(0.0)
         assert setup.ended
         by_name = {
-            s.name: s for s in spans(exporter) if attrs(s).get("gen_ai.response.id") != "done"
+            s.name: s
+            for s in spans(exporter)
+            if attrs(s).get("gen_ai.response.id") != "done"
+            and s.name.split(" ")[0] in ("connect", "chat", "execute_tool")
         }
-        assert set(by_name) == {"realtime.session.setup", "realtime.response", "realtime.tool_call"}
+        assert set(by_name) == {"connect m", "chat m", "execute_tool f"}
         for span in by_name.values():
             assert attrs(span)["realtime.ended_at_close"] is True, span.name
             assert span.end_time is not None
         finished = [s for s in spans(exporter) if attrs(s).get("gen_ai.response.id") == "done"]
         assert "realtime.ended_at_close" not in attrs(finished[0])
+        # The turn of the open response ended at close too.
+        assert [attrs(t).get("realtime.ended_at_close") for t in spans(exporter, "turn")] == [True]
 
     def test_close_is_idempotent_and_later_calls_are_ignored(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        setup = tracer.session_setup("m", "wss://h/x")
+        setup = tracer.connect("m", "wss://h/x")
         tracer.response_started("r", model="m", voice="v", modalities=["audio"], now=0.0)
-        tracer.close()
-        tracer.close()
+        tracer.close(0.0)
+        tracer.close(0.0)
         setup.end(error="too late")
         tracer.response_finished("r", status="completed", now=1.0)
-        assert len(spans(exporter)) == 2
-        setup_span = one(exporter, "realtime.session.setup")
+        assert sorted(s.name for s in spans(exporter)) == [
+            "chat m",
+            "connect m",
+            "realtime m",
+            "turn m",
+        ]
+        setup_span = one(exporter, "connect")
         assert setup_span.status.status_code is StatusCode.UNSET
 
     def test_usable_after_close(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        tracer.close()
+        tracer.close(0.0)
         tracer.response_started("r", model="m", voice="v", modalities=["audio"], now=0.0)
         tracer.response_finished("r", status="completed", now=1.0)
-        assert "realtime.ended_at_close" not in attrs(one(exporter, "realtime.response"))
+        assert "realtime.ended_at_close" not in attrs(one(exporter, "chat"))
 
 
 # -- secrets ----------------------------------------------------------------------------------
@@ -608,7 +640,8 @@ class TestSecrets:
     def test_secret_shaped_values_are_never_set(
         self, tracer: SessionTracer, exporter: InMemorySpanExporter
     ) -> None:
-        tracer.session_setup(SECRET, "wss://h/x").end(session_id=SECRET)
+        tracer.connect(SECRET, "wss://h/x").end()
+        tracer.session_created(SECRET)
         tracer.response_started(SECRET, model=SECRET, voice=SECRET, modalities=[SECRET], now=0.0)
         tracer.response_finished(SECRET, status=SECRET, reason=SECRET, now=1.0)
         tracer.user_transcription(SECRET, "x")
@@ -616,7 +649,7 @@ class TestSecrets:
         tracer.tool_call_finished(SECRET, error=SECRET)
         assert len(spans(exporter)) == 4
         assert_no_secret(exporter, SECRET, "sk-")
-        response = attrs(one(exporter, "realtime.response"))
+        response = attrs(one(exporter, "chat"))
         assert "gen_ai.request.model" not in response
         assert "realtime.voice" not in response
         assert "gen_ai.response.id" not in response
@@ -626,13 +659,13 @@ class TestSecrets:
     ) -> None:
         tracer = SessionTracer(tracer_provider=provider, secrets=[AZURE_KEY])
         tracer.add_secret("ephemeral-token-value")
-        tracer.session_setup(AZURE_KEY, f"wss://h/x?api-key={AZURE_KEY}").end(
+        tracer.connect(AZURE_KEY, f"wss://h/x?api-key={AZURE_KEY}").end(
             error=RuntimeError(f"rejected key {AZURE_KEY} / ephemeral-token-value")
         )
         tracer.tool_call_started("c", "ephemeral-token-value", "{}")
         tracer.tool_call_finished("c", error=f"bad {AZURE_KEY}")
         assert_no_secret(exporter, AZURE_KEY, "ephemeral-token-value")
-        assert "gen_ai.request.model" not in attrs(one(exporter, "realtime.session.setup"))
+        assert "gen_ai.request.model" not in attrs(one(exporter, "connect"))
 
     @pytest.mark.parametrize(
         ("message", "kept"),
@@ -653,7 +686,7 @@ class TestSecrets:
     ) -> None:
         tracer.tool_call_started("c", "f", "{}")
         tracer.tool_call_finished("c", error=message)
-        description = one(exporter, "realtime.tool_call").status.description or ""
+        description = one(exporter, "execute_tool").status.description or ""
         assert description.startswith(kept)
         assert AZURE_KEY not in description
         assert "0123456789abcdef" not in description
@@ -664,7 +697,7 @@ class TestSecrets:
     ) -> None:
         tracer.tool_call_started("call_abc", "task-runner", "{}")
         tracer.tool_call_finished("call_abc", error="city not found: week_12")
-        span = one(exporter, "realtime.tool_call")
+        span = one(exporter, "execute_tool")
         assert attrs(span)["gen_ai.tool.name"] == "task-runner"
         assert span.status.description == "city not found: week_12"
 
@@ -707,13 +740,17 @@ class _StrictProvider(trace.NoOpTracerProvider):
 
 
 def drive_everything(tracer: SessionTracer) -> None:
-    with tracer.session_setup("m", f"wss://u:p@h/x?api-key={SECRET}") as setup:
-        setup.set_session_id("sess")
+    tracer.session_started("m", 0.0)
+    with tracer.connect("m", f"wss://u:p@h/x?api-key={SECRET}"):
+        tracer.session_created("sess")
+    tracer.session_ready()
     try:
-        with tracer.session_setup("m", "wss://h/x"):
+        with tracer.connect("m", "wss://h/x"):
             raise OSError("refused")
     except OSError:
         pass
+    tracer.user_speech_started(0.0)
+    tracer.reply_requested(0.0)
     tracer.response_started("r", model="m", voice="v", modalities=["audio"], now=0.0)
     tracer.response_first_audio("r", now=0.1)
     tracer.tool_call_started("c", "f", "{}", response_id="r")
@@ -722,10 +759,18 @@ def drive_everything(tracer: SessionTracer) -> None:
         "r", status="failed", usage=OPENAI_USAGE, interrupted=True, now=1.0, error="boom"
     )
     tracer.user_transcription("i", "hello")
+    tracer.response_started("cut", model="m", voice="v", modalities=["audio"], now=0.0)
+    tracer.user_speech_started(1.5)
+    tracer.response_finished("cut", status="cancelled", interrupted=True, now=1.5)
+    tracer.response_usage("cut", OPENAI_USAGE)
+    tracer.settle()
+    tracer.connection_lost(f"transient: 1011 {SECRET}")
+    tracer.connect("m", "wss://h/x")
+    tracer.reconnected(1)
     tracer.response_started("open", model="m", voice="v", modalities=["audio"], now=0.0)
     tracer.tool_call_started("open", "f", "{}")
-    tracer.session_setup("m", "wss://h/x")
-    tracer.close()
+    tracer.connect("m", "wss://h/x")
+    tracer.close(0.0)
 
 
 class TestNoOp:
@@ -733,7 +778,7 @@ class TestNoOp:
         provider = _StrictProvider()
         tracer = SessionTracer(tracer_provider=provider, capture_content=True)
         drive_everything(tracer)
-        assert provider.tracer.started == 8
+        assert provider.tracer.started == 16
 
     def test_no_op_provider(self) -> None:
         drive_everything(SessionTracer(tracer_provider=trace.NoOpTracerProvider()))
@@ -764,6 +809,6 @@ def test_module_imports_only_the_otel_api() -> None:
             imported.add(node.module)
     for name in imported:
         assert not name.startswith(
-            ("opentelemetry.sdk", "opentelemetry.semconv", "pipecat", "asyncio", "time")
+            ("opentelemetry.sdk", "opentelemetry.semconv", "pipecat", "asyncio")
         ), name
     assert any(name.startswith("opentelemetry") for name in imported)

@@ -68,7 +68,7 @@ async def test_function_call_round_trip_sends_output_and_exactly_one_response(
         )
 
     assert calls == [{"city": "Paris"}]
-    tool_spans = [s for s in exporter.get_finished_spans() if s.name == "realtime.tool_call"]
+    tool_spans = [s for s in exporter.get_finished_spans() if s.name == "execute_tool get_weather"]
     assert len(tool_spans) == 1
     assert (tool_spans[0].attributes or {})["gen_ai.tool.name"] == "get_weather"
     call_id = next(e for e in server.sent if e["type"] == "response.function_call_arguments.done")[

@@ -19,6 +19,7 @@ from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import CancelFrame, EndFrame, StartFrame
+from pipecat.processors.frame_processor import FrameProcessorSetup
 
 from realtime_llm.errors import (
     ConnectionFailed,
@@ -29,6 +30,7 @@ from realtime_llm.errors import (
 )
 from realtime_llm.pipecat._frames_out import FrameOutputs
 from realtime_llm.protocol import outputs as out
+from realtime_llm.protocol.events import SessionCreated
 from realtime_llm.transport import RealtimeConnection
 from realtime_llm.transport.reconnect import ReconnectPolicy
 
@@ -54,17 +56,37 @@ class ConnectionOwner(FrameOutputs):
         """What to send to a new session so it knows the conversation so far."""
         raise NotImplementedError
 
+    async def setup(self, setup: FrameProcessorSetup) -> None:  # type: ignore[override]
+        await super().setup(setup)
+        tracing = setup.tracing_context
+        if setup.enable_tracing and tracing is not None:
+            # pipecat's tracing is on: our spans go under its conversation and turn spans.
+            self._tracer.nest_under(
+                conversation=tracing.get_conversation_context, turn=tracing.get_turn_context
+            )
+
     async def start(self, frame: StartFrame) -> None:
         await super().start(frame)
+        self._tracer.session_started(str(self._settings.model), time.monotonic())
         await self._connect()
 
     async def stop(self, frame: EndFrame) -> None:
         await super().stop(frame)
         await self._disconnect()
+        await self._end_session()
 
     async def cancel(self, frame: CancelFrame) -> None:
         await super().cancel(frame)
         await self._disconnect()
+        await self._end_session()
+
+    async def _end_session(self) -> None:
+        """The run is over: end the session span and hand out the summary (once)."""
+        if not self._tracer.session_open:
+            return
+        summary = self._tracer.close(time.monotonic())
+        logger.info(f"{self}: realtime session summary: " + "; ".join(summary.lines()))
+        await self._call_event_handler("on_session_summary", summary)
 
     async def _connect(self) -> bool:
         """Open a connection and configure the session, retrying transient failures.
@@ -100,7 +122,7 @@ class ConnectionOwner(FrameOutputs):
         """Open a connection, configure the session and start receiving (raises on failure)."""
         model = str(self._settings.model)
         connection = RealtimeConnection(self._dialect, model)
-        with self._tracer.session_setup(model=model, url=connection.safe_url):
+        with self._tracer.connect(model, connection.safe_url, now=time.monotonic()):
             secret = await self._token_provider() if self._token_provider else self._api_key
             if secret:
                 self._tracer.add_secret(secret)
@@ -155,7 +177,7 @@ class ConnectionOwner(FrameOutputs):
             self._release_task = None
         await self.stop_all_metrics()  # type: ignore[no-untyped-call]
         self._fail_retrievals("the realtime connection closed")
-        self._tracer.close()
+        self._tracer.connection_closed()
 
     def _fail_retrievals(self, why: str) -> None:
         for future in self._retrievals.values():
@@ -168,6 +190,8 @@ class ConnectionOwner(FrameOutputs):
         clock = time.monotonic
         session = self._session
         async for event in connection.events():
+            if type(event) is SessionCreated:
+                self._tracer.session_created(str(event.session.get("id") or ""))
             try:
                 await self._act(receive(event, clock()))
             except Exception as exc:  # one bad event must not end the conversation
@@ -188,10 +212,15 @@ class ConnectionOwner(FrameOutputs):
         await self._act(closing)
         self._fail_retrievals("the realtime connection was lost")
         if not self._reconnect_policy.should_reconnect(error_class):
+            self._tracer.connection_closed()
             message = f"the realtime connection closed ({detail.strip()})"
             await self._report_error(message, ErrorClass.FATAL)
             return
+        self._tracer.connection_lost(
+            f"{error_class.value}: {detail}", renewal=error_class is ErrorClass.SESSION_END
+        )
         logger.warning(f"{self}: realtime connection ended ({detail.strip()}); reconnecting")
+        attempt = 0
         for attempt, delay in enumerate(self._reconnect_policy.delays(), start=1):
             await asyncio.sleep(delay)
             if self._closing:
@@ -199,6 +228,7 @@ class ConnectionOwner(FrameOutputs):
             try:
                 await self._open()
             except FatalConnectionError as exc:
+                self._tracer.reconnect_failed(str(exc), attempt)
                 await self._report_error(str(exc), ErrorClass.FATAL)
                 return
             except ConnectionFailed as exc:
@@ -208,9 +238,11 @@ class ConnectionOwner(FrameOutputs):
             if reply_wanted:
                 replay.extend(self._session.request_response())
             await self._act(replay)
+            self._tracer.reconnected(attempt)
             logger.info(f"{self}: reconnected after {attempt} attempt(s); conversation replayed")
             return
         message = "the realtime connection could not be re-established"
+        self._tracer.reconnect_failed(message, attempt)
         await self._report_error(message, ErrorClass.FATAL)
 
     async def _on_transient_server_error(self, detail: str) -> None:

@@ -25,6 +25,7 @@ from pipecat.frames.frames import (
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
+    MetricsFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
     TTSStartedFrame,
@@ -33,7 +34,6 @@ from pipecat.frames.frames import (
     UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
 )
-from pipecat.metrics.metrics import LLMTokenUsage
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import LLMService
@@ -43,11 +43,13 @@ from pipecat.utils.time import time_now_iso8601
 
 from realtime_llm.dialects import Dialect
 from realtime_llm.errors import ErrorClass, RequestFailed
+from realtime_llm.observability.ledger import UsageReport
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import CANCELLED_OUTPUT, output_item
 from realtime_llm.pipecat.context_sync import ContextSync
 from realtime_llm.pipecat.media import AudioDecoder
 from realtime_llm.pipecat.settings import RealtimeLLMSettings
+from realtime_llm.pipecat.usage_metrics import cost_metrics, token_usage
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
 from realtime_llm.session_properties import SessionProperties
@@ -105,6 +107,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         actions = self._OUTPUT_ACTIONS
         for output in outputs:
             await actions[type(output)](self, output)
+        self._tracer.settle()  # a turn whose reply ended with no tool call after it ends
 
     async def _send(self, o: out.Send) -> None:
         connection = self._connection
@@ -113,6 +116,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
 
     async def _session_ready(self, o: out.SessionReady) -> None:
         logger.debug(f"{self}: session ready")
+        self._tracer.session_ready()
 
     async def _response_started(self, o: out.ResponseStarted) -> None:
         self._reply_has_text = False
@@ -138,20 +142,32 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         if self._reply_has_text:
             self._context_sync.server_replied()
             self._reply_has_text = False
-        usage = o.usage or {}
-        if usage:
-            await self.start_llm_usage_metrics(_token_usage(usage))
-        await self.stop_processing_metrics()
-        self._tracer.response_finished(
+        report = self._tracer.response_finished(
             o.response_id,
             status=o.status,
-            usage=dict(usage) if usage else None,
+            usage=o.usage,
             interrupted=o.interrupted,
             now=time.monotonic(),
+            reason=o.reason,
         )
+        if report is not None:
+            await self._report_usage(report)
+        await self.stop_processing_metrics()
         await self.push_frame(LLMFullResponseEndFrame())
         if o.status == "failed":
             await self.push_error(f"the realtime response failed: {o.error_message or o.reason}")
+
+    async def _response_usage(self, o: out.ResponseUsage) -> None:
+        report = self._tracer.response_usage(o.response_id, o.usage)
+        if report is not None:
+            await self._report_usage(report)
+
+    async def _report_usage(self, report: UsageReport) -> None:
+        """Token usage and cost of a response: metrics frames, then ``on_usage``."""
+        await self.start_llm_usage_metrics(token_usage(report.usage))
+        if self.usage_metrics_enabled and self.can_generate_metrics():
+            await self.push_frame(MetricsFrame(data=[cost_metrics(self.name, report)]))
+        await self._call_event_handler("on_usage", report)
 
     async def _audio_started(self, o: out.AudioStarted) -> None:
         await self.push_frame(TTSStartedFrame())
@@ -186,6 +202,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
 
     async def _user_speech_started(self, o: out.UserSpeechStarted) -> None:
         self._user_speaking = True
+        self._tracer.user_speech_started(time.monotonic())
         await self.broadcast_frame(UserStartedSpeakingFrame)
         await self.broadcast_interruption()  # type: ignore[no-untyped-call]
         # broadcast_interruption() hands the InterruptionFrame to the neighbours only: it
@@ -200,6 +217,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         await self.broadcast_frame(UserStoppedSpeakingFrame)
 
     async def _start_turn_metrics(self) -> None:
+        self._tracer.reply_requested(time.monotonic())
         await self.start_ttfb_metrics()
         await self.start_processing_metrics()
 
@@ -356,6 +374,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         out.SessionReady: _session_ready,
         out.ResponseStarted: _response_started,
         out.ResponseEnded: _response_ended,
+        out.ResponseUsage: _response_usage,
         out.AudioStarted: _audio_started,
         out.AudioStopped: _audio_stopped,
         out.UserSpeechStarted: _user_speech_started,
@@ -385,17 +404,3 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
 
 def _role(message: Any) -> str | None:
     return message.get("role") if isinstance(message, dict) else None
-
-
-def _token_usage(usage: Mapping[str, Any]) -> LLMTokenUsage:
-    input_details = usage.get("input_token_details") or {}
-    output_details = usage.get("output_token_details") or {}
-    cached = input_details.get("cached_tokens")
-    return LLMTokenUsage(
-        prompt_tokens=int(usage.get("input_tokens") or 0),
-        completion_tokens=int(usage.get("output_tokens") or 0),
-        total_tokens=int(usage.get("total_tokens") or 0),
-        cache_read_input_tokens=int(cached) if cached is not None else None,
-        input_audio_tokens=input_details.get("audio_tokens"),
-        output_audio_tokens=output_details.get("audio_tokens"),
-    )

@@ -44,6 +44,7 @@ from realtime_llm.errors import (
     InvalidSettingsError,
     UnsupportedFeature,
 )
+from realtime_llm.observability.pricing import ModelPrice, PriceTable
 from realtime_llm.pipecat._connection_owner import ConnectionOwner
 from realtime_llm.pipecat._legacy_args import legacy_settings
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
@@ -92,6 +93,12 @@ class RealtimeLLMService(ConnectionOwner):
         video_frame_detail: ``detail`` of the images sent (``auto``, ``low``, ``high``).
         video_frame_interval_s: at most one image per interval (default 1 s).
         tracer_provider: an OpenTelemetry tracer provider; the global one when None.
+        meter_provider: an OpenTelemetry meter provider for the histograms (token usage,
+            time to first audio per turn); the global one when None.
+        prices: the price table for the cost of each response (a
+            :class:`~realtime_llm.observability.PriceTable`, or a mapping of model names to
+            :class:`~realtime_llm.observability.ModelPrice` that overrides and extends the
+            built-in table). See docs/observability.md.
         token_provider: an async callable returning a fresh credential (an Entra ID token,
             an ephemeral client secret), awaited before every connect; used instead of
             ``api_key``.
@@ -125,6 +132,8 @@ class RealtimeLLMService(ConnectionOwner):
         video_frame_detail: VideoDetail = "auto",
         video_frame_interval_s: float = 1.0,
         tracer_provider: Any = None,
+        meter_provider: Any = None,
+        prices: PriceTable | Mapping[str, ModelPrice] | None = None,
         forward_input_audio: bool = True,
         token_provider: Callable[[], Awaitable[str]] | None = None,
         reconnect_policy: ReconnectPolicy | None = None,
@@ -185,12 +194,16 @@ class RealtimeLLMService(ConnectionOwner):
         """Where in the context each overdue user turn goes (item id -> index)."""
         self._tracer = SessionTracer(
             tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
             provider=self._dialect.name,
             secrets=(api_key,) if api_key else (),
+            prices=prices if isinstance(prices, PriceTable) else PriceTable(prices),
         )
 
         self._register_event_handler("on_conversation_item_created")
         self._register_event_handler("on_conversation_item_updated")
+        self._register_event_handler("on_usage")
+        self._register_event_handler("on_session_summary")
 
     # -- public helpers ------------------------------------------------------------------
 

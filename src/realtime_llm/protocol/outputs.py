@@ -27,6 +27,7 @@ __all__ = [
     "Output",
     "ResponseEnded",
     "ResponseStarted",
+    "ResponseUsage",
     "RetrieveFinished",
     "Send",
     "SessionReady",
@@ -71,6 +72,15 @@ class ResponseEnded:
     overdue_transcripts: tuple[str, ...] = ()
     """User turns (item ids) whose transcript had not come when this reply ended: each
     arrives later as a ``UserTranscript(late=True)`` and belongs before this reply."""
+
+
+@dataclass(**_v)
+class ResponseUsage:
+    """The usage of a response that already ended: the server's ``response.done`` of a
+    response the client interrupted. Billed all the same, so the glue reports it."""
+
+    response_id: str
+    usage: Mapping[str, Any]
 
 
 @dataclass(**_v)
@@ -189,6 +199,7 @@ Output = (
     | SessionReady
     | ResponseStarted
     | ResponseEnded
+    | ResponseUsage
     | AudioStarted
     | AudioChunk
     | AudioStopped

@@ -23,7 +23,8 @@ The rules the session core follows on top of the tables:
   *owed*, and sent as soon as both are (at most one outstanding, none while a response
   runs, and none while a cancelled one has not ended yet: the server would refuse it);
 * an interrupt moves an ``active`` response to ``cancelling``: its end is reported at
-  once, its later deltas are dropped, and its ``response.done`` only closes it;
+  once, its later deltas are dropped, and its ``response.done`` only closes it and hands
+  its usage on (``ResponseUsage``);
 * a response created for a request the user already cancelled starts in ``cancelling``
   and is cancelled at once: its audio never plays.
 

@@ -69,6 +69,7 @@ from realtime_llm.protocol.outputs import (
     Output,
     ResponseEnded,
     ResponseStarted,
+    ResponseUsage,
     RetrieveFinished,
     Send,
     SessionReady,
@@ -605,6 +606,9 @@ class RealtimeSession:
                         error_message=e.error_message,
                     )
                 )
+            elif lifecycle.response is ResponseState.CANCELLING and e.usage:
+                # Closed at the interrupt, without usage; the server bills it all the same.
+                out.append(ResponseUsage(e.response_id, e.usage))
             lifecycle.move_response(ResponseMove.DONE)
         out.extend(self._send_owed())
         return out
