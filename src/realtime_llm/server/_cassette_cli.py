@@ -16,6 +16,7 @@ import argparse
 import asyncio
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .cassette import CassetteError
 from .record import RecordingProxy
@@ -56,8 +57,10 @@ async def record(args: argparse.Namespace) -> None:
         raise SystemExit(f"realtime-llm record: {exc}") from None
     async with proxy:
         print(f"realtime-llm: recording to {args.out}")
-        print(f"  point your bot at: {proxy.url} (with its usual query string and key)")
-        print("  the key is forwarded upstream and never written; Ctrl-C to stop", flush=True)
+        print(f"  point your bot at: {proxy.url}")
+        upstream = urlsplit(args.upstream).hostname
+        print(f"  (its query string and key go on to {upstream}; the key is never written)")
+        print("  one file per connection, written when it ends; Ctrl-C to stop", flush=True)
         await asyncio.Event().wait()
 
 
@@ -69,7 +72,8 @@ async def replay(args: argparse.Namespace) -> None:
         raise SystemExit(f"realtime-llm serve: {exc}") from None
     async with server:
         print(f"realtime-llm: replaying {args.cassette} ({len(server.cassette)} events)")
-        print(f"  point your bot at: {server.url} (any query string and key)")
+        print(f"  point your bot at: {server.url}")
+        print("  (any query string and key are accepted)")
         print(
             "  a client that leaves the recording gets an 'error' event; Ctrl-C to stop",
             flush=True,
