@@ -235,22 +235,18 @@ def _is_id_key(key: str) -> bool:
 
 def _learn_ids(recorded: Any, sent: Any, ids: dict[str, str], key: str = "") -> None:
     """Pair the ids in a recorded client event with the client's own, walking both."""
-    if isinstance(recorded, Mapping) and isinstance(sent, Mapping):
+    if isinstance(recorded, str) or isinstance(sent, str):
+        named = key == "metadata" or _is_id_key(key)
+        both = isinstance(recorded, str) and isinstance(sent, str)
+        if named and both and recorded and recorded != sent:
+            ids[recorded] = sent
+    elif isinstance(recorded, Mapping) and isinstance(sent, Mapping):
         for name, value in recorded.items():
             if name in sent:
                 _learn_ids(value, sent[name], ids, "metadata" if key == "metadata" else name)
     elif isinstance(recorded, Sequence) and isinstance(sent, Sequence):
-        if not isinstance(recorded, str) and not isinstance(sent, str):
-            for a, b in zip(recorded, sent, strict=False):
-                _learn_ids(a, b, ids, key)
-    elif (
-        isinstance(recorded, str)
-        and isinstance(sent, str)
-        and recorded
-        and recorded != sent
-        and (key == "metadata" or _is_id_key(key))
-    ):
-        ids[recorded] = sent
+        for a, b in zip(recorded, sent, strict=False):
+            _learn_ids(a, b, ids, key)
 
 
 def _substitute(value: Any, ids: Mapping[str, str]) -> Any:
