@@ -250,3 +250,19 @@ async def test_the_commands_record_and_serve_a_cassette(tmp_path: Path) -> None:
             assert json.loads(await ws.recv())["type"] == "session.updated"
     finally:
         assert await _stop(serve) == 0
+
+
+async def test_an_unreachable_upstream_is_a_502_for_the_bot(tmp_path: Path) -> None:
+    async with LocalRealtimeServer() as gone:
+        url = gone.url  # a port that nothing listens on once this server stopped
+    async with RecordingProxy(url, tmp_path / "s.yaml", open_timeout=2.0) as proxy:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(proxy.url):
+                pass
+    assert refused.value.response.status_code == 502
+    assert proxy.recorded == []
+
+
+def test_the_upstream_must_be_a_websocket_url(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ws:// or wss://"):
+        RecordingProxy("https://api.openai.com/v1/realtime", tmp_path / "s.yaml")

@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 
 from realtime_llm.server._replay import MISMATCH_CODE, Divergence, ReplaySession
 from realtime_llm.server.cassette import Cassette
+from realtime_llm.server.replay import CassetteServer
 
 pytest_plugins = ["realtime_llm.server.pytest_plugin"]
 
@@ -228,3 +229,14 @@ async def test_bot(realtime_cassette):
     assert run.returncode == 1, run.stdout
     assert "the client diverged from the cassette" in run.stdout
     assert "expected session.update, got response.create" in run.stdout
+
+
+async def test_the_server_skips_what_is_not_an_event() -> None:
+    async with CassetteServer(TEXT_TURN) as server, connect(server.url) as ws:
+        assert json.loads(await ws.recv())["type"] == "session.created"
+        await ws.send("not json")
+        await ws.send("[1, 2]")
+        await ws.send(json.dumps(UPDATE))
+        assert json.loads(await ws.recv())["type"] == "session.updated"
+    assert server.received == [UPDATE]
+    assert server.divergences == []

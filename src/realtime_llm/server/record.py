@@ -211,7 +211,8 @@ class RecordingProxy:
             return ws.respond(status, str(redact(body, secrets)) or f"upstream: HTTP {status}\n")
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             logger.warning("recording proxy: cannot reach the upstream: %s", type(exc).__name__)
-            return ws.respond(502, f"the recording proxy cannot reach the upstream: {exc!r}\n")
+            detail = redact(repr(exc), secrets)
+            return ws.respond(502, f"the recording proxy cannot reach the upstream: {detail}\n")
         self._upstreams[ws] = (upstream, secrets)
         return None
 
