@@ -18,7 +18,12 @@ from realtime_llm.server.cassette import Cassette
 from .compare import Difference, compare, steps, streams
 from .drive import replay_client_side
 from .recorded import RECORDED, Recorded
-from .tolerances import CONCURRENT_STREAMS, IGNORED_EVENTS, TOLERANCES
+from .tolerances import (
+    CONCURRENT_STREAMS,
+    IGNORED_EVENTS,
+    TOLERANCES,
+    without_spoken_preamble,
+)
 
 _FOUND: dict[str, set[Difference]] = {}
 
@@ -29,7 +34,8 @@ async def differences(recorded: Recorded) -> set[Difference]:
         cassette = Cassette.load(recorded.file)
         ignored = frozenset(IGNORED_EVENTS)
         local = await replay_client_side(cassette, recorded.server_dialect, ignored)
-        want = streams(cassette.events("received"), ignored, CONCURRENT_STREAMS)
+        recorded_events = without_spoken_preamble(cassette.events("received"))
+        want = streams(recorded_events, ignored, CONCURRENT_STREAMS)
         got = streams(local, ignored, CONCURRENT_STREAMS)
         found: set[Difference] = set()
         for name in want:
