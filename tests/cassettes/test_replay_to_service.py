@@ -19,12 +19,16 @@ from pipecat.frames.frames import (
     LLMFullResponseStartFrame,
     LLMRunFrame,
     TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import FunctionCallParams
 
 from realtime_llm import RealtimeLLMService
 from realtime_llm.dialects import get_dialect
+from realtime_llm.server.cassette import Cassette
 from realtime_llm.server.replay import CassetteServer
 
 from ..pipecat.harness import running_bot, speech_like, wait_for
@@ -81,6 +85,34 @@ async def test_recorded_session_through_a_pipeline(
     assert tuple(context.get_messages()) == recorded.context
     if recorded.user_text is None:
         assert [f.text for f in bot.up(TranscriptionFrame)] == [recorded.context[0]["content"]]
+    audio_items = {
+        e["item_id"]
+        for e in Cassette.load(recorded.file).events("received")
+        if e["type"] in ("response.output_audio.delta", "response.audio.delta")
+    }
+    assert len(bot.down(TTSStartedFrame)) == len(bot.down(TTSStoppedFrame)) == len(audio_items)
+    assert bool(bot.down(TTSAudioRawFrame)) == bool(audio_items)
     tool_round = any("tool_calls" in m for m in recorded.context)
     assert calls == ([{"city": "London"}] if tool_round else [])
     assert len(bot.down(FunctionCallResultFrame)) == (1 if tool_round else 0)
+
+
+async def test_a_bot_that_leaves_the_recording_is_told_where() -> None:
+    """One user message more than the recorded client sent: the replay names the event."""
+    recorded = next(r for r in RECORDED if r.id.endswith("text_in_audio_out_turn"))
+    async with CassetteServer(recorded.file) as server:
+        service = RealtimeLLMService(dialect=get_dialect("openai", server.url), api_key="k")
+        messages = [
+            {"role": "user", "content": "Hello."},
+            {"role": "user", "content": "Say a short greeting."},
+        ]
+        async with running_bot(service, LLMContext(messages=messages)) as bot:
+            await bot.queue(LLMRunFrame())
+            await wait_for(lambda: bot.up(ErrorFrame), what="the divergence reported")
+            await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the reply, after it")
+    assert [str(d) for d in server.divergences] == [
+        "client event #2 diverges from the cassette: expected response.create, "
+        "got conversation.item.create (message user)"
+    ]
+    [error] = bot.up(ErrorFrame)
+    assert "cassette_mismatch" in error.error and "expected response.create" in error.error
