@@ -240,3 +240,23 @@ async def test_the_server_skips_what_is_not_an_event() -> None:
         assert json.loads(await ws.recv())["type"] == "session.updated"
     assert server.received == [UPDATE]
     assert server.divergences == []
+
+
+def test_metadata_is_echoed_where_the_recorded_server_echoes_it() -> None:
+    def turn(response: dict[str, Any]) -> Cassette:
+        return _cassette(
+            (">", RESPONSE),
+            ("<", {"type": "response.created", "response": {"id": "resp_1", **response}}),
+            ("<", {"type": "response.done", "response": {"id": "resp_1", **response}}),
+        )
+
+    create = {"type": "response.create", "response": {"metadata": {"client_id": "c1"}}}
+    echoing = ReplaySession(turn({"metadata": None}))  # GA, Azure
+    assert [e["response"]["metadata"] for e in echoing.receive(create)] == [
+        {"client_id": "c1"},
+        {"client_id": "c1"},
+    ]
+    silent = ReplaySession(turn({}))  # xAI: no metadata field at all
+    assert ["metadata" in e["response"] for e in silent.receive(create)] == [False, False]
+    plain = ReplaySession(turn({"metadata": None}))
+    assert [e["response"]["metadata"] for e in plain.receive(RESPONSE)] == [None, None]

@@ -17,7 +17,11 @@ make that work with a client other than the one that was recorded:
   match and substituted in the recorded server events that follow. Audio appends are never
   compared: their number depends on the client's chunk size. A ``session.update`` more
   than the recording has (a bot reconfigures when its tools change) is answered with the
-  last recorded ``session.updated``: it changes no turn.
+  last recorded ``session.updated``: it changes no turn. A client's ``response.metadata``
+  that the recorded client did not send is echoed in the ``response.created`` and
+  ``response.done`` that answer it, where the recorded server echoes metadata (its
+  response carries ``"metadata": null``), so a client that correlates its requests with
+  their responses finds them.
 
 A client event that does not match is a :class:`Divergence`: the session answers it with
 an ``error`` event (code ``cassette_mismatch``) that says which event was expected and
@@ -170,6 +174,7 @@ class ReplaySession:
         self._client_events = 0  # non-audio client events seen
         self._ids: dict[str, str] = {}
         self._last_updated: Event | None = None
+        self._metadata: dict[str, dict[str, Any]] = {}  # recorded response id -> to echo
         self.divergences: list[Divergence] = []
 
     @property
@@ -194,6 +199,7 @@ class ReplaySession:
             position += 1  # a client that sends no audio where the recording had some
         if position < len(self._steps) and _matches(self._steps[position].event, event):
             _learn_ids(self._steps[position].event, event, self._ids)
+            self._echo_metadata(self._steps[position], event)
             self._matched = position + 1
             return self._release()
         if event.get("type") == "session.update" and self._last_updated is not None:
@@ -205,14 +211,43 @@ class ReplaySession:
         self.divergences.append(divergence)
         return [_mismatch_error(str(divergence), event.get("event_id"))]
 
+    def _echo_metadata(self, step: _Step, event: Mapping[str, Any]) -> None:
+        """Remember the client's ``response.metadata`` for the response that answers it,
+        when the recorded client sent none: a server whose recorded response carries
+        ``"metadata": null`` echoes what it is given (GA does; xAI has no such field)."""
+        sent, recorded = _metadata_of(event), _metadata_of(step.event)
+        if event.get("type") != "response.create" or not sent or recorded:
+            return
+        answer = self._server[step.gate] if step.gate < len(self._server) else {}
+        response = answer.get("response")
+        if answer.get("type") == "response.created" and isinstance(response, Mapping):
+            self._metadata[str(response.get("id"))] = dict(sent)
+
+    def _with_metadata(self, event: Event) -> Event:
+        response = event.get("response")
+        if not self._metadata or not isinstance(response, Mapping):
+            return event
+        metadata = self._metadata.get(str(response.get("id")))
+        if metadata is None or "metadata" not in response or response["metadata"] is not None:
+            return event
+        return {**event, "response": {**response, "metadata": metadata}}
+
     def _release(self) -> list[Event]:
         end = self._limits[self._matched]
-        out = [_substitute(e, self._ids) for e in self._server[self._sent : end]]
+        out = [
+            self._with_metadata(_substitute(e, self._ids)) for e in self._server[self._sent : end]
+        ]
         self._sent = max(self._sent, end)
         for event in out:
             if event.get("type") == "session.updated":
                 self._last_updated = event
         return out
+
+
+def _metadata_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    response = event.get("response")
+    metadata = response.get("metadata") if isinstance(response, Mapping) else None
+    return metadata if isinstance(metadata, Mapping) and metadata else None
 
 
 def _mismatch_error(message: str, event_id: Any) -> Event:
