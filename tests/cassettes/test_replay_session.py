@@ -260,3 +260,16 @@ def test_metadata_is_echoed_where_the_recorded_server_echoes_it() -> None:
     assert ["metadata" in e["response"] for e in silent.receive(create)] == [False, False]
     plain = ReplaySession(turn({"metadata": None}))
     assert [e["response"]["metadata"] for e in plain.receive(RESPONSE)] == [None, None]
+
+
+def test_audio_sent_before_it_was_due_is_not_lost() -> None:
+    """A client that streams audio as soon as it connects, before its session.update."""
+    replay = ReplaySession(AUDIO_TURN)
+    replay.open()
+    assert replay.receive({"type": "input_audio_buffer.append", "audio": "BBBB"}) == []
+    assert _types(replay.receive(UPDATE)) == [
+        "session.updated",
+        "input_audio_buffer.speech_started",
+        "response.created",
+    ]
+    assert replay.finished

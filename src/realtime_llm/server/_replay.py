@@ -170,6 +170,7 @@ class ReplaySession:
         for n in range(len(self._steps) - 1, -1, -1):
             self._limits[n] = min(self._steps[n].gate, self._limits[n + 1])
         self._matched = 0  # steps matched so far
+        self._early_audio = False  # audio arrived that no audio step took yet
         self._sent = 0  # server events released so far
         self._client_events = 0  # non-audio client events seen
         self._ids: dict[str, str] = {}
@@ -189,8 +190,8 @@ class ReplaySession:
     def receive(self, event: Mapping[str, Any]) -> list[Event]:
         """A client event: the server events it releases, or an ``error`` if it diverges."""
         if event.get("type") == _APPEND:
-            if self._matched < len(self._steps) and self._steps[self._matched].audio:
-                self._matched += 1
+            self._early_audio = True  # kept for an audio step still ahead
+            self._take_early_audio()
             return self._release()
         index = self._client_events
         self._client_events += 1
@@ -201,6 +202,7 @@ class ReplaySession:
             _learn_ids(self._steps[position].event, event, self._ids)
             self._echo_metadata(self._steps[position], event)
             self._matched = position + 1
+            self._take_early_audio()
             return self._release()
         if event.get("type") == "session.update" and self._last_updated is not None:
             # A bot reconfigures when its tools or instructions change, more often than
@@ -210,6 +212,15 @@ class ReplaySession:
         divergence = Divergence(index, expected, describe(event))
         self.divergences.append(divergence)
         return [_mismatch_error(str(divergence), event.get("event_id"))]
+
+    def _take_early_audio(self) -> None:
+        """Match the current audio step with audio the client already sent (a client that
+        streams its audio as soon as it connects, before the event that preceded it in the
+        recording, must not leave the replay waiting for more)."""
+        current = self._steps[self._matched] if self._matched < len(self._steps) else None
+        if self._early_audio and current is not None and current.audio:
+            self._matched += 1
+            self._early_audio = False
 
     def _echo_metadata(self, step: _Step, event: Mapping[str, Any]) -> None:
         """Remember the client's ``response.metadata`` for the response that answers it,
