@@ -10,9 +10,8 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from realtime_llm.server._replay import MISMATCH_CODE, Divergence, ReplaySession
 from realtime_llm.server.cassette import Cassette
-from realtime_llm.server.replay import CassetteServer
+from realtime_llm.server.replay import MISMATCH_CODE, CassetteServer, Divergence, ReplaySession
 
 pytest_plugins = ["realtime_llm.server.pytest_plugin"]
 

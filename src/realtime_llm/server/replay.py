@@ -28,10 +28,10 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from ._replay import Divergence, ReplaySession
+from ._replay import ANSWERS, MISMATCH_CODE, Divergence, ReplaySession
 from .cassette import Cassette
 
-__all__ = ["CassetteServer", "Divergence"]
+__all__ = ["ANSWERS", "MISMATCH_CODE", "CassetteServer", "Divergence", "ReplaySession"]
 
 logger = logging.getLogger(__name__)
 
