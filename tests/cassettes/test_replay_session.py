@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
 from realtime_llm.server.cassette import Cassette
@@ -196,6 +198,8 @@ def test_a_strict_fixture_fails_the_test_that_diverged(tmp_path: Path) -> None:
     (tmp_path / "test_bot.py").write_text(
         """
 import json
+import logging
+import pytest
 from websockets.asyncio.client import connect
 
 async def test_bot(realtime_cassette):
@@ -272,3 +276,18 @@ def test_audio_sent_before_it_was_due_is_not_lost() -> None:
         "response.created",
     ]
     assert replay.finished
+
+
+async def test_the_server_logs_a_divergence_and_keeps_it(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="realtime_llm.server.replay")
+    async with CassetteServer(TEXT_TURN) as server, connect(server.url) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "input_audio_buffer.commit", "event_id": "e7"}))
+        error = json.loads(await ws.recv())
+    expected = (
+        "client event #0 diverges from the cassette: expected session.update, "
+        "got input_audio_buffer.commit"
+    )
+    assert error["error"]["message"] == expected
+    assert server.divergences == [Divergence(0, "session.update", "input_audio_buffer.commit")]
+    assert [r.getMessage() for r in caplog.records] == [f"cassette replay: {expected}"]
