@@ -32,13 +32,14 @@ from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import FunctionCallParams
 from websockets.asyncio.client import connect
+from websockets.datastructures import Headers
 from websockets.exceptions import InvalidStatus
 
 from realtime_llm import RealtimeLLMService
 from realtime_llm.dialects import OpenAIDialect
 from realtime_llm.server import LocalRealtimeServer, ScriptedEngine, ToolCall, Turn
 from realtime_llm.server.cassette import REDACTED, Cassette
-from realtime_llm.server.record import RecordingProxy
+from realtime_llm.server.record import RecordingProxy, credentials_in
 from realtime_llm.server.replay import CassetteServer
 
 from ..pipecat.harness import running_bot, wait_for
@@ -266,3 +267,26 @@ async def test_an_unreachable_upstream_is_a_502_for_the_bot(tmp_path: Path) -> N
 def test_the_upstream_must_be_a_websocket_url(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="ws:// or wss://"):
         RecordingProxy("https://api.openai.com/v1/realtime", tmp_path / "s.yaml")
+
+
+def test_every_credential_form_in_a_handshake_is_found() -> None:
+    basic = base64.b64encode(b"inworld-id:inworld-SECRET").decode()
+    headers = Headers(
+        [
+            ("Authorization", f"Basic {basic}"),
+            ("api-key", "azure-SECRET-key"),
+            ("Sec-WebSocket-Protocol", "realtime, openai-insecure-api-key.sk-proto-SECRET"),
+            ("User-Agent", "a-bot/1.0"),
+        ]
+    )
+    found = credentials_in(headers, "model=gpt-realtime&key=query-SECRET&protocol=realtime")
+    assert found == {
+        f"Basic {basic}",
+        basic,
+        "inworld-id:inworld-SECRET",
+        "inworld-id",
+        "inworld-SECRET",
+        "azure-SECRET-key",
+        "sk-proto-SECRET",
+        "query-SECRET",
+    }
