@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -290,3 +292,21 @@ def test_every_credential_form_in_a_handshake_is_found() -> None:
         "sk-proto-SECRET",
         "query-SECRET",
     }
+
+
+async def test_debug_logs_of_the_proxy_hold_no_secret(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="realtime_llm.server.record.websockets")
+    async with _proxied(tmp_path / "s.yaml") as (upstream, proxy):
+        url = f"{proxy.url}?model=gpt-realtime&key=query-SECRET-789"
+        async with connect(url, additional_headers={"Authorization": f"Bearer {KEY}"}) as ws:
+            await ws.recv()
+            await upstream.send_event({"type": "error", "error": {"message": f"bad key {KEY}?"}})
+            assert KEY in json.loads(await ws.recv())["error"]["message"]
+        await wait_for(lambda: proxy.recorded != [], what="the cassette")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "GET /v1/realtime?model=gpt-realtime&key=[redacted]" in logged  # handshakes...
+    assert "Authorization: [redacted]" in logged
+    assert re.search(r"TEXT \[\d+ bytes\]", logged)  # ...and frames, without their content
+    assert "SECRET" not in logged
