@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from realtime_llm.dialects import get_dialect
 from realtime_llm.errors import ProtocolError
 from realtime_llm.protocol import events as ev
 from realtime_llm.protocol.events import KNOWN_TYPES, parse_server_event
+from realtime_llm.server.cassette import Cassette
 
 from .helpers import (
     USAGE,
@@ -263,3 +266,104 @@ def test_parsed_events_are_frozen() -> None:
     parsed = parse_server_event(S.response_created("resp_1"))
     with pytest.raises(AttributeError):
         parsed.response_id = "other"  # type: ignore[misc,union-attr]
+
+
+# --- real traffic: the recorded sessions in tests/cassettes/data ----------------------------
+
+CASSETTES = Path(__file__).parent.parent / "cassettes" / "data"
+RECORDED_DIALECTS = {"test_openai_ws": "openai", "test_azure_ws": "azure", "test_xai_ws": "xai"}
+
+
+def _recorded(path: Path) -> list[dict[str, Any]]:
+    """What the real server sent, as the connection hands it to the parser: GA type names."""
+    dialect = get_dialect(RECORDED_DIALECTS[path.parent.name], "wss://127.0.0.1/v1/realtime")
+    events = []
+    for event in Cassette.load(path).events("received"):
+        canonical = dialect.canonical_type(event["type"])
+        if canonical is not None:
+            events.append({**event, "type": canonical})
+    return events
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CASSETTES.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
+def test_every_recorded_server_event_parses(path: Path) -> None:
+    """No event a real server sent is malformed to the client (a skipped one is lost)."""
+    events = _recorded(path)
+    assert events
+    for event in events:
+        parse_server_event(event)  # raises ProtocolError on a malformed event
+
+
+class TestRealXAI:
+    """xAI: ``status_details`` is a string, ``response.usage`` is ``{}``, and the usage is
+    at the top level of ``response.done`` (issue 7, item 10)."""
+
+    EVENTS = _recorded(CASSETTES / "test_xai_ws" / "test_tool_call_round.yaml")
+
+    def test_recorded_events_are_the_ones_that_broke_the_parser(self) -> None:
+        done = [e for e in self.EVENTS if e["type"] == "response.done"]
+        assert len(done) == 2
+        assert all(e["response"]["status_details"] == "unimplemented" for e in done)
+        assert all(e["response"]["usage"] == {} and e["usage"] for e in done)
+
+    def test_response_created(self) -> None:
+        created = [parse_server_event(e) for e in self.EVENTS if e["type"] == "response.created"]
+        assert created == [
+            ev.ResponseCreated("feea3318-12a0-4d5e-99d5-d1637d00cd98"),
+            ev.ResponseCreated("1094c993-7eec-4496-882a-5feb51b6a320"),
+        ]
+
+    def test_response_done_ends_the_reply_with_the_top_level_usage(self) -> None:
+        done = [parse_server_event(e) for e in self.EVENTS if e["type"] == "response.done"]
+        first = done[0]
+        assert isinstance(first, ev.ResponseDone)
+        assert (first.response_id, first.status, first.reason, first.error_message) == (
+            "feea3318-12a0-4d5e-99d5-d1637d00cd98",
+            "completed",
+            None,
+            None,
+        )
+        assert first.usage is not None
+        assert (first.usage["input_tokens"], first.usage["output_tokens"]) == (7, 113)
+        assert [item["type"] for item in first.output] == ["message", "function_call"]
+
+
+class TestShapesRealServersSend:
+    """Odd but real shapes of optional fields parse; the core only reads what it needs."""
+
+    def test_status_details_string(self) -> None:
+        event = {"type": "response.done", "response": {"id": "r", "status_details": "x"}}
+        assert parse_server_event(event) == ev.ResponseDone("r", "completed", None, None, None, ())
+
+    def test_response_usage_wins_over_a_top_level_one(self) -> None:
+        event = S.response_done("resp_1", usage=USAGE)
+        event["usage"] = {"total_tokens": 1}
+        parsed = parse_server_event(event)
+        assert isinstance(parsed, ev.ResponseDone)
+        assert parsed.usage == USAGE
+
+    def test_empty_usage_everywhere_is_none(self) -> None:
+        event = {"type": "response.done", "response": {"usage": {}}, "usage": {}}
+        parsed = parse_server_event(event)
+        assert isinstance(parsed, ev.ResponseDone)
+        assert parsed.usage is None
+
+    def test_error_as_a_string(self) -> None:
+        failed = {
+            "type": "response.done",
+            "response": {"status": "failed", "status_details": {"error": "It broke."}},
+        }
+        parsed = parse_server_event(failed)
+        assert isinstance(parsed, ev.ResponseDone)
+        assert parsed.error_message == "It broke."
+        assert parse_server_event({"type": "error", "error": "Nope."}) == ev.ServerError(
+            None, "Nope.", None, None, None
+        )
+
+    def test_output_entries_that_are_not_objects_are_dropped(self) -> None:
+        event = {"type": "response.done", "response": {"output": [AUDIO_ITEM, "junk", None]}}
+        parsed = parse_server_event(event)
+        assert isinstance(parsed, ev.ResponseDone)
+        assert parsed.output == (AUDIO_ITEM,)

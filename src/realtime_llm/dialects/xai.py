@@ -8,6 +8,11 @@ to ``response.output_text.delta`` (the duplicates are dropped here); there is no
 minutes per xAI's docs (others report more; set ``session_limit_s`` on an instance to
 change it). Its voices are ``ara`` (the default), ``eve``, ``leo``, ``rex`` and ``sal``,
 in any case; other names only draw a warning, since xAI also has custom voices.
+
+Its responses are not GA-shaped either (seen in recorded sessions): ``status_details`` is
+the string ``"unimplemented"``, ``response.usage`` is ``{}`` and the usage sits at the top
+level of ``response.done``. The event parser reads those shapes for every dialect (see
+:mod:`realtime_llm.protocol.events`), so no hook is needed here.
 """
 
 from __future__ import annotations

@@ -277,26 +277,57 @@ ServerEvent = (
 )
 
 
-def _mapping_or_none(value: Any) -> Mapping[str, Any] | None:
-    return value if isinstance(value, Mapping) else None
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one.
+
+    Real servers fill optional objects with other things: xAI sends ``status_details``
+    as the string ``"unimplemented"`` and ``usage`` as ``{}``. A field the core only reads
+    from must not turn such an event into a skipped one (a skipped ``response.done`` is a
+    reply that never ends).
+    """
+    return value if isinstance(value, Mapping) else {}
+
+
+def _usage(e: Mapping[str, Any], response: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The response's usage: GA puts it in ``response.usage``; xAI leaves that ``{}`` and
+    sends the numbers in a top-level ``usage`` beside ``response``."""
+    usage = _mapping(response.get("usage")) or _mapping(e.get("usage"))
+    return usage or None
+
+
+def _error_message(error: Any) -> str | None:
+    if isinstance(error, str):
+        return error or None
+    error = _mapping(error)
+    return error.get("message") or error.get("code") or None
+
+
+def _response(e: Mapping[str, Any]) -> Mapping[str, Any]:
+    response = e["response"]
+    if not isinstance(response, Mapping):
+        raise TypeError(f"'response' is {type(response).__name__}, not an object")
+    return response
 
 
 def _response_done(e: Mapping[str, Any]) -> ResponseDone:
-    response = e["response"]
-    details = response.get("status_details") or {}
-    error = details.get("error") or {}
+    response = _response(e)
+    details = _mapping(response.get("status_details"))
+    reason = details.get("reason")
     return ResponseDone(
         response_id=response.get("id") or "",
         status=response.get("status") or "completed",
-        reason=details.get("reason"),
-        error_message=error.get("message") or error.get("code") if error else None,
-        usage=response.get("usage"),
-        output=tuple(response.get("output") or ()),
+        reason=reason if isinstance(reason, str) else None,
+        error_message=_error_message(details.get("error")),
+        usage=_usage(e, response),
+        output=tuple(i for i in response.get("output") or () if isinstance(i, Mapping)),
     )
 
 
 def _error(e: Mapping[str, Any]) -> ServerError:
-    error = e.get("error") or {}
+    error = e.get("error")
+    if isinstance(error, str):  # some servers send the message alone
+        error = {"message": error}
+    error = _mapping(error)
     return ServerError(
         code=error.get("code"),
         message=str(error.get("message") or "unknown server error"),
@@ -335,7 +366,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], ServerEvent]] = {
         e["item_id"], str((e.get("error") or {}).get("message") or "transcription failed")
     ),
     "response.created": lambda e: ResponseCreated(
-        e["response"].get("id") or "", _mapping_or_none(e["response"].get("metadata"))
+        _response(e).get("id") or "", _mapping(_response(e).get("metadata")) or None
     ),
     "response.done": _response_done,
     "response.output_item.added": lambda e: OutputItemAdded(e["response_id"], e["item"]),

@@ -7,6 +7,8 @@
     realtime-llm serve --script turns.json --phrase "tell me a joke"
     realtime-llm serve --engine scripted-echo --script '[{"user": "hi", "reply": "Hello!"}]'
     realtime-llm serve --dialect xai
+    realtime-llm serve --cassette session.yaml   # replay a recorded session
+    realtime-llm record --upstream wss://api.openai.com/v1/realtime --out session.yaml
 
 It prints which engine runs and the URL to give a bot (as its base URL / websocket URL),
 and serves until Ctrl-C. Without ``--engine`` it runs ``speech`` when the speech extra is
@@ -36,8 +38,10 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from ._cassette_cli import add_record_command, record, replay
 from .app import LocalRealtimeServer
 from .dialects import SERVER_DIALECTS, ServerDialect
 from .engine import Engine
@@ -191,10 +195,18 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds between 40 ms audio chunks (0.04 = real time, 0 = as fast as possible)",
     )
     serve.add_argument("--api-key-env", help="require the API key held in this env variable")
+    serve.add_argument(
+        "--cassette", type=Path, help="replay this recorded session instead of an engine"
+    )
+    add_record_command(commands)
     return parser
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    if args.command == "record":
+        return await record(args)
+    if args.cassette is not None:
+        return await replay(args)
     api_key = None
     if args.api_key_env:
         api_key = os.environ.get(args.api_key_env)

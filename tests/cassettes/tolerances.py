@@ -1,0 +1,287 @@
+"""Every difference the cassette conformance suite accepts, in one place, each with its reason.
+
+``test_local_server_conformance.py`` compares the local server's event stream with a real
+server's recorded one (:mod:`.compare`). Whatever differs must be listed here or the test
+fails; and an entry that no longer matches anything fails ``test_every_tolerance_is_needed``,
+so the list shrinks as the local server gets closer to the real ones.
+
+Reasons start with:
+
+* ``PENDING i9-fidelity:`` a difference of the local server's dialect tables that issue 9
+  lists, being fixed on the i9-fidelity branch: prune the entry once that branch is merged
+  (``test_every_tolerance_is_needed`` names the ones that became unused). Entries marked
+  ``(found by this suite)`` are differences the suite found beyond issue 9's list.
+* ``BY DESIGN:`` the local server differs on purpose, or the difference is a matter of
+  timing rather than of the protocol.
+* ``HARNESS:`` not a server difference: a limit of how the recording is replayed
+  (:func:`without_spoken_preamble`).
+
+Patterns are :mod:`fnmatch` globs over a :class:`~.compare.Difference`'s kind, event and
+path (``|`` separates alternatives); ``dialects`` names the local server dialects an entry
+applies to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .compare import Difference
+
+Event = dict[str, Any]
+
+GA = ("ga", "azure")
+ALL = ("ga", "azure", "xai")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    dialects: tuple[str, ...]
+    kind: str
+    event: str
+    path: str
+    reason: str
+
+    def matches(self, dialect: str, difference: Difference) -> bool:
+        return (
+            dialect in self.dialects
+            and _glob(difference.kind, self.kind)
+            and _glob(difference.event, self.event)
+            and _glob(difference.path, self.path)
+        )
+
+
+def _glob(value: str, patterns: str) -> bool:
+    return any(fnmatchcase(value, p) for p in patterns.split("|"))
+
+
+IGNORED_EVENTS: dict[str, str] = {
+    "ping": "BY DESIGN: a keep-alive sent on a timer; where it falls is timing, not protocol.",
+}
+"""Event types left out of both streams before they are compared."""
+
+CONCURRENT_STREAMS: dict[str, str] = {
+    "conversation.item.input_audio_transcription.": (
+        "BY DESIGN: the user's audio is transcribed beside the response; the real server "
+        "interleaves these events with the reply's deltas as they come, so they are compared "
+        "as a stream of their own (in order among themselves)."
+    ),
+}
+"""Event type prefixes compared as a separate stream."""
+
+
+def without_spoken_preamble(events: list[Event]) -> list[Event]:
+    """The recorded events without the spoken part of a response that also called a tool.
+
+    HARNESS: real xAI may say a sentence and then call the tool in the same response; the
+    local server's engines answer with one or the other (``server.engine.Reply``), so the
+    message item of such a response (its events, and its entry in ``response.done``) is cut
+    from the recording before the comparison, and the rest is compared as usual.
+    """
+    cut: set[str] = set()
+    for event in events:
+        if event.get("type") == "response.done":
+            output = event["response"].get("output") or []
+            if any(i.get("type") == "function_call" for i in output):
+                cut |= {i["id"] for i in output if i.get("type") == "message"}
+    if not cut:
+        return events
+    kept = []
+    for event in events:
+        item = event.get("item")
+        if event.get("item_id") in cut or (isinstance(item, dict) and item.get("id") in cut):
+            continue
+        if event.get("type") == "response.done":
+            response = dict(event["response"])
+            response["output"] = [i for i in response.get("output") or [] if i["id"] not in cut]
+            event = {**event, "response": response}
+        kept.append(event)
+    return kept
+
+
+TOLERANCES: list[Tolerance] = [
+    # --- GA and Azure ----------------------------------------------------------------------
+    Tolerance(
+        GA,
+        "order",
+        "response.output_item.done",
+        "",
+        "PENDING i9-fidelity: the real server sends conversation.item.done before "
+        "response.output_item.done; the local one the other way round, in every response.",
+    ),
+    Tolerance(
+        ALL,
+        "extra event",
+        "rate_limits.updated",
+        "",
+        "PENDING i9-fidelity: the recordings have no rate_limits.updated after response.created.",
+    ),
+    Tolerance(
+        ("azure",),
+        "missing field",
+        "response.content_part.*",
+        "content*",
+        "PENDING i9-fidelity: real Azure carries 'content' beside 'part' in "
+        "response.content_part.added/done.",
+    ),
+    Tolerance(
+        ("ga",),
+        "missing field",
+        "conversation.item.input_audio_transcription.completed",
+        "usage.seconds",
+        "PENDING i9-fidelity: transcription usage of whisper-style models is "
+        "{type: duration, seconds: N}.",
+    ),
+    Tolerance(
+        ("ga",),
+        "extra field",
+        "conversation.item.input_audio_transcription.completed",
+        "usage.*token*",
+        "PENDING i9-fidelity: transcription usage of whisper-style models has no token counts.",
+    ),
+    Tolerance(
+        GA,
+        "missing field",
+        "*.delta*",
+        "obfuscation",
+        "PENDING i9-fidelity: the real server's deltas carry 'obfuscation'.",
+    ),
+    Tolerance(
+        GA,
+        "missing field",
+        "session.updated",
+        "session.audio.input.transcription.language|session.audio.input.transcription.prompt",
+        "PENDING i9-fidelity: transcription.language and .prompt are null in the real echo, "
+        "not absent.",
+    ),
+    Tolerance(
+        GA,
+        "extra field",
+        "*",
+        "*item.object",
+        "PENDING i9-fidelity (found by this suite): the real GA and Azure servers' items "
+        "carry no 'object' (in conversation.item.*, response.output_item.*).",
+    ),
+    Tolerance(
+        GA,
+        "extra field",
+        "response.done",
+        "response.output[].object",
+        "PENDING i9-fidelity (found by this suite): the items in the real response.done "
+        "carry no 'object'.",
+    ),
+    Tolerance(
+        GA,
+        "extra field",
+        "conversation.item.*",
+        "item.status",
+        "PENDING i9-fidelity (found by this suite): the real server's function_call_output "
+        "items have no 'status'.",
+    ),
+    Tolerance(
+        GA,
+        "missing field",
+        "conversation.item.done",
+        "previous_item_id",
+        "PENDING i9-fidelity (found by this suite): the real conversation.item.done carries "
+        "previous_item_id, like conversation.item.added.",
+    ),
+    Tolerance(
+        GA,
+        "order",
+        "response.done",
+        "",
+        "PENDING i9-fidelity (found by this suite): the recorded client sent its tool output "
+        "while the response was still open; the real server finished the response "
+        "(response.done) before adding the item, the local one adds it at once.",
+    ),
+    # --- xAI -------------------------------------------------------------------------------
+    Tolerance(
+        ("xai",),
+        "missing event",
+        "conversation.created",
+        "",
+        "PENDING i9-fidelity: real xAI sends conversation.created after session.created.",
+    ),
+    Tolerance(
+        ("xai",),
+        "extra event",
+        "conversation.item.done",
+        "",
+        "PENDING i9-fidelity: real xAI sends no conversation.item.done.",
+    ),
+    Tolerance(
+        ("xai",),
+        "order",
+        "response.output_audio.done",
+        "",
+        "PENDING i9-fidelity: xAI's own order at the end of audio (transcript done, part "
+        "done, then audio done).",
+    ),
+    Tolerance(
+        ("xai",),
+        "*",
+        "session.*",
+        "*",
+        "PENDING i9-fidelity: xAI's session object (a beta-style session.updated echo with "
+        "flat keys, nested function tools, its own extras; no GA defaults in session.created).",
+    ),
+    Tolerance(
+        ("xai",),
+        "*",
+        "response.*",
+        "*usage*|response_id",
+        "PENDING i9-fidelity: xAI's response.usage is {} and the usage sits at the top level "
+        "of response.done, beside a top-level response_id.",
+    ),
+    Tolerance(
+        ("xai",),
+        "*",
+        "response.*",
+        "response.status_details",
+        "PENDING i9-fidelity: xAI's status_details is the string 'unimplemented'.",
+    ),
+    Tolerance(
+        ("xai",),
+        "extra field",
+        "response.*",
+        "response.[acmo]*",
+        "PENDING i9-fidelity: xAI's response object has only id, object, output, status, "
+        "status_details and usage (the local one has GA's audio, conversation_id, metadata, "
+        "max_output_tokens, output_modalities).",
+    ),
+    Tolerance(
+        ("xai",),
+        "missing field",
+        "*",
+        "*role",
+        "PENDING i9-fidelity: real xAI puts roles on function-call items (user in "
+        "response.output_item.*, tool in conversation.item.added).",
+    ),
+    Tolerance(
+        ("xai",),
+        "*",
+        "*",
+        "previous_item_id",
+        "PENDING i9-fidelity: real xAI puts previous_item_id (often null) on nearly every "
+        "event (part of 'the local xAI dialect sends the GA shape').",
+    ),
+    Tolerance(
+        ("xai",),
+        "missing field",
+        "response.output_audio.delta*",
+        "*",
+        "PENDING i9-fidelity: real xAI's audio and transcript deltas carry rid, ts, latency, "
+        "start_time and audio_duration_ms (part of 'the local xAI dialect sends the GA shape').",
+    ),
+    Tolerance(
+        ("xai",),
+        "extra field",
+        "*",
+        "output_index|item.content*|part|part.*",
+        "PENDING i9-fidelity: fields the local xAI dialect sends in the GA shape and real xAI "
+        "does not (output_index in function_call_arguments.delta, item.content in "
+        "response.output_item.*, part in response.content_part.done).",
+    ),
+]
