@@ -27,7 +27,6 @@ def test_a_vad_turn_yields_events_and_commands_in_order() -> None:
         "conversation.item.added",
         "conversation.item.done",
         "response.created",
-        "rate_limits.updated",
     ]
     transcribe, generate = out.commands
     assert isinstance(transcribe, Transcribe) and isinstance(generate, Generate)

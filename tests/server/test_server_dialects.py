@@ -376,7 +376,6 @@ GA_TURN = {
     "conversation.item.input_audio_transcription.delta",
     "conversation.item.input_audio_transcription.completed",
     "response.created",
-    "rate_limits.updated",
     "response.output_item.added",
     "response.content_part.added",
     "response.output_audio.delta",

@@ -5,6 +5,8 @@ fields the core reads, with the right types, and no unknown ones (the real servi
 unknown parameters, and so must a test double, or bots with typos would pass their tests).
 Item content rules that depend on the role (a user cannot send ``output_text``, an
 assistant cannot send ``input_audio``) are checked by :func:`check_item` too.
+An explicit ``null`` for an optional field means "not given" (see :mod:`._schema`);
+:func:`clean_client_event` drops those before the core reads the event.
 """
 
 from __future__ import annotations
@@ -28,9 +30,16 @@ from ._schema import (
     String,
     Tagged,
     join,
+    without_unset,
 )
 
-__all__ = ["CLIENT_EVENT_TYPES", "check_client_event", "check_item"]
+__all__ = [
+    "CLIENT_EVENT_TYPES",
+    "RESPONSE_FIELDS",
+    "check_client_event",
+    "check_item",
+    "clean_client_event",
+]
 
 _ITEM_COMMON: dict[str, Check] = {
     "id": String(max_length=64),
@@ -98,22 +107,22 @@ _ITEM_OR_REFERENCE: Check = Tagged(
     }
 )
 
-_RESPONSE_PARAMS = Obj(
-    {
-        "conversation": String(),
-        "instructions": String(),
-        "output_modalities": ListOf(Enum("text", "audio"), min_length=1, max_length=1),
-        "input": ListOf(_ITEM_OR_REFERENCE),
-        "metadata": Nullable(MapOf(String(max_length=512), max_entries=16)),
-        "tools": TOOLS,
-        "tool_choice": TOOL_CHOICE,
-        "max_output_tokens": MAX_OUTPUT_TOKENS,
-        "audio": Obj({"output": Obj({"format": AUDIO_FORMAT, "voice": VOICE})}),
-        "prompt": Nullable(MapOf(Anything())),
-        "parallel_tool_calls": Bool(),
-        "reasoning": Nullable(MapOf(Anything())),
-    }
-)
+RESPONSE_FIELDS: dict[str, Check] = {
+    "conversation": String(),
+    "instructions": String(),
+    "output_modalities": ListOf(Enum("text", "audio"), min_length=1, max_length=1),
+    "input": ListOf(_ITEM_OR_REFERENCE),
+    "metadata": Nullable(MapOf(String(max_length=512), max_entries=16)),
+    "tools": TOOLS,
+    "tool_choice": TOOL_CHOICE,
+    "max_output_tokens": MAX_OUTPUT_TOKENS,
+    "audio": Obj({"output": Obj({"format": AUDIO_FORMAT, "voice": VOICE})}),
+    "prompt": Nullable(MapOf(Anything())),
+    "parallel_tool_calls": Bool(),
+    "reasoning": Nullable(MapOf(Anything())),
+}
+"""``response.create``'s ``response`` keys and their checks (dialects derive theirs)."""
+_RESPONSE_PARAMS = Obj(RESPONSE_FIELDS)
 
 _EVENT_ID: dict[str, Check] = {"type": String(), "event_id": Nullable(String(max_length=512))}
 
@@ -207,3 +216,12 @@ def check_client_event(event: Mapping[str, Any]) -> Problem | None:
             if problem is not None:
                 return problem
     return None
+
+
+def clean_client_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A checked event without the ``null`` values that mean "not given"."""
+    schema = _SCHEMAS.get(str(event.get("type")))
+    if schema is None:
+        return event
+    cleaned: Mapping[str, Any] = without_unset(event, schema)
+    return cleaned

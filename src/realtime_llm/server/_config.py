@@ -309,6 +309,8 @@ def apply_session_update(
         for key, value in (audio.get(direction) or {}).items():
             if key == "turn_detection":
                 value = turn_detection_with_defaults(value)
+            elif key == "transcription" and value is not None:
+                value = {"model": None, "language": None, "prompt": None, **value}
             elif key == "format":
                 value = _with_format_defaults(value)
             new["audio"][direction][key] = copy.deepcopy(value)

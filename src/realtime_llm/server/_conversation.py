@@ -127,7 +127,7 @@ class Conversation:
         """Append, or insert after ``previous_item_id`` (``"root"``: at the start)."""
         if entry.id in self._entries:
             return Problem(
-                "item_id_already_exists",
+                "item_create_duplicate_item_id",
                 f"Item with id '{entry.id}' already exists in the conversation.",
                 "item.id",
             )

@@ -108,7 +108,7 @@ class ResponseTable:
             tool_choice=params.get("tool_choice", session["tool_choice"]),
             input=inputs,
         )
-        return run.id, [*run.created(), self._rate_limits()]
+        return run.id, run.created()
 
     def _resolve_input(
         self, params: Mapping[str, Any], input_format: str
@@ -134,17 +134,6 @@ class ResponseTable:
             entries.append(entry)
         return entries
 
-    def _rate_limits(self) -> Event:
-        """GA sends this at the start of each response; a local server has no limits."""
-        return {
-            "type": "rate_limits.updated",
-            "event_id": self._new_id("event"),
-            "rate_limits": [
-                {"name": "requests", "limit": 10_000, "remaining": 9_999, "reset_seconds": 0.006},
-                {"name": "tokens", "limit": 200_000, "remaining": 200_000, "reset_seconds": 0.0},
-            ],
-        }
-
     def _finish(self, run: ResponseRun, events: list[Event]) -> list[Event]:
         if not run.active:
             self._pending.pop(run.id, None)
@@ -156,6 +145,13 @@ class ResponseTable:
         if pending is None or not pending.run.active:
             return None
         return self._finish(pending.run, pending.run.cancel(reason))
+
+    def writing(self, item_id: str) -> str | None:
+        """The response still streaming into item ``item_id``, if one is."""
+        for pending in self._pending.values():
+            if pending.run.holds(item_id):
+                return pending.run.id
+        return None
 
     def request(self, response_id: str) -> tuple[list[dict[str, Any]], ResponseContext] | None:
         """The engine's conversation and context; ``None`` once cancelled or over."""

@@ -107,6 +107,8 @@ class ResponseRun:
         self._status_details: dict[str, Any] | None = None
         self._input = TokenCount()
         self._cached = TokenCount()
+        self._sent: dict[str, tuple[str, str]] = {}
+        """Per item with an open content part: the part's type and the text sent so far."""
 
     @property
     def active(self) -> bool:
@@ -191,12 +193,19 @@ class ResponseRun:
         return self._end("failed", {"type": "failed", "error": error})
 
     def _end(self, status: str, details: dict[str, Any] | None) -> Batch:
+        """Close what is still open (parts, then items), then ``response.done``.
+
+        The protocol sends a part's ``.done`` events also when its response is cancelled,
+        so a client that waits for them (or builds its transcript from them) is not left
+        hanging; each carries what was actually sent.
+        """
         if not self.active:
             return []
         events: Batch = []
         for entry in self.output:
             if entry.item["status"] == "in_progress":
                 entry.item["status"] = "incomplete"
+                events += self._close_parts(entry)
                 events += self._item_done(entry)
         self.status, self._status_details = status, details
         if self._stream is not None:
@@ -204,18 +213,59 @@ class ResponseRun:
             self._stream = None
         return [*events, self._event("response.done", response=self.snapshot())]
 
+    def holds(self, item_id: str) -> bool:
+        """True while this response is still writing item ``item_id``."""
+        return self.active and any(
+            e.id == item_id and e.item["status"] == "in_progress" for e in self.output
+        )
+
+    def _close_parts(self, entry: Entry) -> Batch:
+        sent = self._sent.get(entry.id)
+        if sent is None:  # no content part was opened (a function call, or nothing yet)
+            return []
+        kind, text = sent
+        if kind == "output_audio":
+            return self._audio_done(entry, text)
+        return self._text_done(entry, text)
+
+    def _audio_done(self, entry: Entry, transcript: str) -> Batch:
+        return [
+            self._delta("response.output_audio.done", entry),
+            self._delta("response.output_audio_transcript.done", entry, transcript=transcript),
+            self._part_event(
+                "response.content_part.done", entry, {"type": "audio", "transcript": transcript}
+            ),
+        ]
+
+    def _text_done(self, entry: Entry, text: str) -> Batch:
+        return [
+            self._delta("response.output_text.done", entry, text=text),
+            self._part_event("response.content_part.done", entry, {"type": "text", "text": text}),
+        ]
+
     def _item_done(self, entry: Entry) -> Batch:
-        index = self.output.index(entry)
-        events = [
+        """``conversation.item.done`` (if the item is in the conversation), then the output's.
+
+        That order, and ``previous_item_id`` being ``null`` when the item follows a user
+        message, are what the recorded OpenAI and Azure sessions show.
+        """
+        events = []
+        if self.params.in_conversation and entry.id in self._conversation:
+            previous = self._conversation.previous_id(entry.id)
+            before = self._conversation.get(previous) if previous is not None else None
+            if before is not None and before.item.get("role") == "user":
+                previous = None
+            events.append(
+                self._event("conversation.item.done", previous_item_id=previous, item=entry.wire())
+            )
+        events.append(
             self._event(
                 "response.output_item.done",
                 response_id=self.id,
-                output_index=index,
+                output_index=self.output.index(entry),
                 item=entry.wire(),
             )
-        ]
-        if self.params.in_conversation and entry.id in self._conversation:
-            events.append(self._event("conversation.item.done", item=entry.wire()))
+        )
         return events
 
     def _open_item(self, item: dict[str, Any]) -> tuple[Entry, Batch]:
@@ -291,6 +341,7 @@ class ResponseRun:
         part: dict[str, Any] = {"type": "output_audio", "transcript": ""}
         entry.item["content"].append(part)
         entry.audio[0] = bytearray()
+        self._sent[entry.id] = ("output_audio", "")
         events.append(
             self._part_event(
                 "response.content_part.added", entry, {"type": "audio", "transcript": ""}
@@ -311,29 +362,20 @@ class ResponseRun:
                 )
             if piece:
                 part["transcript"] += piece
+                self._sent[entry.id] = ("output_audio", self._sent[entry.id][1] + piece)
                 batch.append(
                     self._delta("response.output_audio_transcript.delta", entry, delta=piece)
                 )
             if batch:
                 yield batch
         entry.item["status"] = "completed"
-        yield [
-            self._delta("response.output_audio.done", entry),
-            self._delta(
-                "response.output_audio_transcript.done", entry, transcript=part["transcript"]
-            ),
-            self._part_event(
-                "response.content_part.done",
-                entry,
-                {"type": "audio", "transcript": part["transcript"]},
-            ),
-            *self._item_done(entry),
-        ]
+        yield [*self._audio_done(entry, self._sent.pop(entry.id)[1]), *self._item_done(entry)]
 
     def _stream_text(self, text: str) -> Generator[Batch, None, None]:
         entry, events = self._open_item({"type": "message", "role": "assistant", "content": []})
         part: dict[str, Any] = {"type": "output_text", "text": ""}
         entry.item["content"].append(part)
+        self._sent[entry.id] = ("output_text", "")
         events.append(
             self._part_event("response.content_part.added", entry, {"type": "text", "text": ""})
         )
@@ -342,15 +384,10 @@ class ResponseRun:
         for piece in _split_words(text, max(1, math.ceil(words / 3))):
             if piece:
                 part["text"] += piece
+                self._sent[entry.id] = ("output_text", part["text"])
                 yield [self._delta("response.output_text.delta", entry, delta=piece)]
         entry.item["status"] = "completed"
-        yield [
-            self._delta("response.output_text.done", entry, text=part["text"]),
-            self._part_event(
-                "response.content_part.done", entry, {"type": "text", "text": part["text"]}
-            ),
-            *self._item_done(entry),
-        ]
+        yield [*self._text_done(entry, self._sent.pop(entry.id)[1]), *self._item_done(entry)]
 
     def _stream_call(self, call: ToolCall) -> Generator[Batch, None, None]:
         call_id = self._new_id("call")

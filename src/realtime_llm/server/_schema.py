@@ -13,6 +13,12 @@ first :class:`Problem`, whose ``code``/``message``/``param`` mirror what OpenAI 
 
 First problem wins, as with the real service: the whole event is rejected and the session is
 left unchanged.
+
+An explicit ``null`` for an optional field that is not :class:`Nullable` means "not given",
+as with the real API (clients built on typed models send ``"instructions": null``):
+:class:`Obj` skips it, and :func:`without_unset` drops it before the value is used. Where
+``null`` means something (``turn_detection: null`` turns VAD off) the field is
+:class:`Nullable` and the ``null`` is kept.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ __all__ = [
     "String",
     "Tagged",
     "join",
+    "without_unset",
 ]
 
 
@@ -302,12 +309,14 @@ class Obj:
                 where = join(path, str(key))
                 return Problem("unknown_parameter", f"Unknown parameter: '{where}'.", where)
         for key in self.required:
-            if key not in value:
+            if key not in value or _unset(self.fields[key], value[key]):
                 where = join(path, key)
                 return Problem(
                     "missing_required_parameter", f"Missing required parameter: '{where}'.", where
                 )
         for key, element in value.items():
+            if _unset(self.fields[key], element):
+                continue
             problem = self.fields[key](element, join(path, str(key)))
             if problem is not None:
                 return problem
@@ -333,3 +342,33 @@ class Tagged:
         if problem is not None:
             return problem
         return self.variants[value[self.tag]](value, path)
+
+
+def _unset(check: Check, value: Any) -> bool:
+    """``null`` for a field where ``null`` has no meaning of its own: "not given"."""
+    return value is None and not isinstance(check, (Nullable, Anything))
+
+
+def without_unset(value: Any, check: Check) -> Any:
+    """``value`` (already checked by ``check``) without the ``null`` values that mean "not given".
+
+    Walks objects, tagged objects, lists and nullable values; anything else is returned as
+    it is.
+    """
+    if isinstance(check, Nullable):
+        return None if value is None else without_unset(value, check.inner)
+    if isinstance(check, Tagged) and isinstance(value, Mapping):
+        variant = check.variants.get(value.get(check.tag))
+        return value if variant is None else without_unset(value, variant)
+    if isinstance(check, Obj) and isinstance(value, Mapping):
+        out = {}
+        for key, element in value.items():
+            field = check.fields.get(key)
+            if field is None:
+                out[key] = element
+            elif not _unset(field, element):
+                out[key] = without_unset(element, field)
+        return out
+    if isinstance(check, ListOf) and isinstance(value, list):
+        return [without_unset(element, check.item) for element in value]
+    return value

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._audio import b64decode, decode_to_pcm16
-from ._client_events import check_client_event
+from ._client_events import check_client_event, clean_client_event
 from ._config import apply_session_update, default_session
 from ._conversation import Conversation, Entry, entry_from_client
 from ._input_audio import InputAudioBuffer, TurnEnded, TurnStarted
@@ -180,6 +180,7 @@ class ServerSession:
         problem = check_client_event(event)
         if problem is not None:
             return Output([self._error(problem, event.get("event_id"))])
+        event = clean_client_event(event)
         handler = getattr(self, "_on_" + str(event["type"]).replace(".", "_"))
         output: Output = handler(event)
         return output
@@ -300,8 +301,8 @@ class ServerSession:
         seconds = entry.audio_ms(content_index) / 1000
         model = (self._session["audio"]["input"]["transcription"] or {}).get("model") or ""
         usage: dict[str, Any]
-        if model == "whisper-1":
-            usage = {"type": "duration", "seconds": round(seconds, 3)}
+        if "whisper" in model:  # whisper-1, gpt-realtime-whisper: billed by the second
+            usage = {"type": "duration", "seconds": round(seconds)}
         else:
             audio_tokens, out_tokens = math.ceil(seconds * 10), text_tokens(text)
             usage = {
@@ -394,7 +395,11 @@ class ServerSession:
         truncated = self._event(
             "conversation.item.truncated", item_id=item_id, content_index=index, audio_end_ms=end_ms
         )
-        return Output([truncated])
+        # Truncating audio that is still streaming stops it: nothing the user will not hear
+        # goes on into the item, and its parts close with what was sent.
+        writer = self._responses.writing(item_id)
+        stopped = self._responses.cancel(writer, "client_cancelled") if writer else None
+        return Output([truncated, *(stopped or [])])
 
     # --- responses ----------------------------------------------------------------------------
 
