@@ -358,7 +358,8 @@ def without_unset(value: Any, check: Check) -> Any:
     if isinstance(check, Nullable):
         return None if value is None else without_unset(value, check.inner)
     if isinstance(check, Tagged) and isinstance(value, Mapping):
-        variant = check.variants.get(value.get(check.tag))
+        tag = value.get(check.tag)
+        variant = check.variants.get(tag) if isinstance(tag, str) else None
         return value if variant is None else without_unset(value, variant)
     if isinstance(check, Obj) and isinstance(value, Mapping):
         out = {}
