@@ -105,7 +105,9 @@ async def _drain(stats: Any) -> None:
         await asyncio.sleep(0.3)
 
 
-async def _measure(candidate: str, url: str, sessions: int, seconds: float) -> dict[str, Any]:
+async def _measure(
+    candidate: str, url: str, sessions: int, seconds: float, profile: str | None = None
+) -> dict[str, Any]:
     """One candidate, ``sessions`` paced sessions, ``seconds`` measured (in a worker process)."""
     from _load_candidates import PacedSource, PlaybackSink, Stats, Window, make_service, raw_session
 
@@ -160,9 +162,13 @@ async def _measure(candidate: str, url: str, sessions: int, seconds: float) -> d
         source.start_input(window.start, phase + REPLY_PERIOD_S, window.end)
     go.set()
     await asyncio.sleep(max(0.0, window.start - time.monotonic()))
+    profiler = _start_profiler() if profile else None
     cpu0 = time.process_time()
     await asyncio.sleep(max(0.0, window.end - time.monotonic()))
     cpu = time.process_time() - cpu0
+    if profiler is not None and profile:
+        profiler.stop()
+        Path(profile).write_text(profiler.output_text(unicode=False, show_all=False))
     await _drain(stats)
     peak_kb = _rss_kb("VmHWM:")
     monitor.cancel()
@@ -189,6 +195,15 @@ async def _measure(candidate: str, url: str, sessions: int, seconds: float) -> d
     }
 
 
+def _start_profiler() -> Any:
+    """A sampling profiler (pyinstrument) over the whole thread: the loop and every task."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    profiler.start()
+    return profiler
+
+
 def _worker_main(args: argparse.Namespace) -> int:
     from loguru import logger
 
@@ -198,19 +213,30 @@ def _worker_main(args: argparse.Namespace) -> int:
         import uvloop
 
         uvloop.install()
-    result = asyncio.run(_measure(args.worker, args.url, args.sessions[0], args.seconds))
+    result = asyncio.run(
+        _measure(args.worker, args.url, args.sessions[0], args.seconds, args.profile)
+    )
     print(json.dumps(result), flush=True)
     os._exit(0)  # teardown of tens of pipelines is not part of the benchmark
 
 
 def run_candidate(
-    candidate: str, url: str, sessions: int, seconds: float, *, loop: str = "asyncio"
+    candidate: str,
+    url: str,
+    sessions: int,
+    seconds: float,
+    *,
+    loop: str = "asyncio",
+    profile_dir: str | None = None,
 ) -> dict[str, Any]:
     """One measurement in a fresh process (so that its peak RSS is its own)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", candidate]
     command += ["--url", url, "--sessions", str(sessions), "--seconds", str(seconds)]
     if loop == "uvloop":
         command.append("--uvloop")
+    if profile_dir:
+        name = candidate.replace(":", "_").replace(",", "_").replace("=", "-")
+        command += ["--profile", str(Path(profile_dir) / f"{name}-N{sessions}.txt")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds * 4 + 120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -247,7 +273,9 @@ def table(url: str, args: argparse.Namespace) -> None:
             print(HEADER + "  (ms; MB)")
             floor_cpu = None
             for candidate in args.candidates:
-                result = run_candidate(candidate, url, n, args.seconds, loop=args.loop)
+                result = run_candidate(
+                    candidate, url, n, args.seconds, loop=args.loop, profile_dir=args.profile
+                )
                 if candidate == "floor":
                     floor_cpu = result["cpu_per_session_min"]
                 runs.setdefault((candidate, n), []).append({**result, "floor": floor_cpu})
@@ -306,6 +334,9 @@ def main() -> int:
     parser.add_argument("--step", type=int, default=20, help="capacity search: N grows by")
     parser.add_argument("--resolution", type=int, default=5, help="capacity search: to within")
     parser.add_argument("--max-sessions", type=int, default=400)
+    parser.add_argument(
+        "--profile", metavar="DIR", help="write a pyinstrument profile of each window to DIR"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
