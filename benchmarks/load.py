@@ -250,7 +250,7 @@ def holds(result: dict[str, Any]) -> bool:
 
 
 HEADER = (
-    f"{'candidate':<22}{'N':>4}{'cpu s/sess-min':>15}{'x floor':>8}{'lag p50':>8}"
+    f"{'candidate':<24}{'N':>4}{'cpu s/sess-min':>15}{'x floor':>8}{'lag p50':>8}"
     f"{'lag p99':>8}{'on time':>8}{'lat p50':>8}{'lat p99':>8}{'MB/sess':>8}"
 )
 
@@ -258,7 +258,7 @@ HEADER = (
 def row(result: dict[str, Any], floor_cpu: float | None) -> str:
     ratio = result["cpu_per_session_min"] / floor_cpu if floor_cpu else float("nan")
     return (
-        f"{result['candidate']:<22}{result['sessions']:>4}{result['cpu_per_session_min']:>15.3f}"
+        f"{result['candidate']:<24}{result['sessions']:>4}{result['cpu_per_session_min']:>15.3f}"
         f"{ratio:>8.2f}{result['lag_p50_ms']:>8.1f}{result['lag_p99_ms']:>8.1f}"
         f"{result['on_time']:>8.1%}{result['latency_p50_ms']:>8.2f}"
         f"{result['latency_p99_ms']:>8.2f}{result['rss_mb_per_session']:>8.2f}"
@@ -286,7 +286,7 @@ def table(url: str, args: argparse.Namespace) -> None:
             ratios = [r["cpu_per_session_min"] / r["floor"] for r in results if r["floor"]]
             if ratios:
                 print(
-                    f"{candidate:<22}{n:>4}  {statistics.median(ratios):.2f} "
+                    f"{candidate:<24}{n:>4}  {statistics.median(ratios):.2f} "
                     f"[{min(ratios):.2f}-{max(ratios):.2f}]"
                 )
 
@@ -312,11 +312,11 @@ def find_capacity(url: str, args: argparse.Namespace) -> None:
             good, bad = (n, bad) if holds(result) else (good, n)
         capacities[candidate] = good
         limit = f"(< {bad})" if bad is not None else f"(>= {good}, the search limit)"
-        print(f"{candidate:<22} capacity {good} sessions {limit}", flush=True)
+        print(f"{candidate:<24} capacity {good} sessions {limit}", flush=True)
     base = capacities.get("pipecat")
     if base:
         for candidate, capacity in capacities.items():
-            print(f"{candidate:<22} {capacity / base:.2f}x pipecat's capacity")
+            print(f"{candidate:<24} {capacity / base:.2f}x pipecat's capacity")
 
 
 def main() -> int:

@@ -96,9 +96,11 @@ class RealtimeLLMService(ConnectionOwner):
         reconnect_policy: when and how fast to reconnect after a lost connection (default:
             5 attempts with exponential backoff; ``ReconnectPolicy(max_attempts=0)``
             never reconnects).
-        forward_input_audio: pass input audio frames on downstream (for recorders placed
-            after the service). False saves one frame hop per 20 ms of audio (measured in
-            ``benchmarks/cpu_per_session.py``).
+        forward_input_audio: pass input audio frames on downstream, for a recorder
+            placed after the service (pipecat's ``AudioBufferProcessor`` after
+            ``transport.output()``). Off by default: the hop cost a quarter of the service's
+            CPU at 30 paced sessions (``benchmarks/load.py``), for frames that nothing
+            after an LLM usually reads.
     """
 
     Settings = RealtimeLLMSettings
@@ -117,7 +119,7 @@ class RealtimeLLMService(ConnectionOwner):
         video_frame_detail: VideoDetail = "auto",
         video_frame_interval_s: float = 1.0,
         tracer_provider: Any = None,
-        forward_input_audio: bool = True,
+        forward_input_audio: bool = False,
         token_provider: Callable[[], Awaitable[str]] | None = None,
         reconnect_policy: ReconnectPolicy | None = None,
         **kwargs: Any,
