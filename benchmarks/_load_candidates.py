@@ -206,7 +206,7 @@ SERVICES: dict[str, Callable[[str], FrameProcessor]] = {
 
 
 def make_service(candidate: str, url: str) -> FrameProcessor:
-    name, _, options = candidate.partition(":")
+    name, _, options = candidate.split("@", 1)[0].partition(":")
     if name == "realtime_llm":
         return make_ours(url, options)
     return SERVICES[name](url)

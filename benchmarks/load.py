@@ -237,7 +237,14 @@ def run_candidate(
     if profile_dir:
         name = candidate.replace(":", "_").replace(",", "_").replace("=", "-")
         command += ["--profile", str(Path(profile_dir) / f"{name}-N{sessions}.txt")]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds * 4 + 120)
+    env = dict(os.environ)
+    if "@" in candidate:  # realtime_llm@DIR: the package from DIR/src (an older checkout)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(candidate.split("@", 1)[1]) / "src"), env.get("PYTHONPATH", "")]
+        )
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds * 4 + 120, env=env
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{candidate} at N={sessions} failed:\n{done.stderr[-3000:]}")
@@ -327,7 +334,8 @@ def main() -> int:
     parser.add_argument(
         "--candidates",
         default=",".join(CANDIDATES),
-        help="comma-separated; realtime_llm:forward_input_audio=false,input_audio_batch_ms=40",
+        help="comma-separated; realtime_llm:forward_input_audio=false,input_audio_batch_ms=40 "
+        "sets options, realtime_llm@DIR takes the package from DIR/src (to compare commits)",
     )
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     parser.add_argument("--find-capacity", action="store_true")

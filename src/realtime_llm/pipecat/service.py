@@ -35,7 +35,7 @@ from pipecat.frames.frames import (
     UserStoppedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.types import is_given
 
@@ -48,7 +48,7 @@ from realtime_llm.pipecat._connection_owner import ConnectionOwner
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
 from realtime_llm.pipecat.context_sync import ContextSync
-from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, encode_image
+from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, b64, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
     default_settings,
@@ -158,6 +158,8 @@ class RealtimeLLMService(ConnectionOwner):
         self._receive_task: asyncio.Task[None] | None = None
         self._release_task: asyncio.Task[None] | None = None
         self._audio = AudioEncoder()
+        self._pending_audio = bytearray()
+        """Converted input audio waiting for its batch to fill (``input_audio_batch_ms``)."""
         self._decoder = AudioDecoder()
         self._output_rate = 24000
         self._apply_audio_formats()
@@ -245,6 +247,14 @@ class RealtimeLLMService(ConnectionOwner):
     # -- frames in ------------------------------------------------------------------------
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, InputAudioRawFrame):
+            # The hot path, 50 frames a second. pipecat's AIService and LLMService
+            # process_frame only act on lifecycle, settings and context frames, so audio
+            # skips their chains of isinstance tests; FrameProcessor's (observers) runs.
+            await FrameProcessor.process_frame(self, frame, direction)
+            if not await self._on_input_audio(frame, direction):
+                await self.push_frame(frame, direction)
+            return
         await super().process_frame(frame, direction)
         action = self._frame_action(type(frame))
         if action is None or not await action(self, frame, direction):
@@ -267,7 +277,24 @@ class RealtimeLLMService(ConnectionOwner):
     async def _on_input_audio(self, frame: InputAudioRawFrame, _: FrameDirection) -> bool:
         if self._audio_paused:
             return not self._forward_input_audio
-        audio_b64 = await self._audio.encode(frame.audio, frame.sample_rate, frame.num_channels)
+        audio = frame.audio
+        encoder = self._audio
+        if not encoder.passthrough(frame.sample_rate, frame.num_channels):
+            audio = await encoder.convert(audio, frame.sample_rate, frame.num_channels)
+        batch_ms = self._settings.input_audio_batch_ms
+        if batch_ms:
+            # One append per batch: the bytes are joined before base64, so any frame
+            # size works (base64 of pieces only joins on 3-byte boundaries).
+            pending = self._pending_audio
+            pending += audio
+            if len(pending) < batch_ms * encoder.bytes_per_ms:
+                return not self._forward_input_audio
+            audio = bytes(pending)
+            pending.clear()
+        await self._send_input_audio(b64(audio))
+        return not self._forward_input_audio
+
+    async def _send_input_audio(self, audio_b64: str) -> None:
         # Until a session is ready (connecting, reconnecting) the core holds the audio, so
         # the user's first words after a reconnect are not lost.
         event = self._session.append_audio(audio_b64)
@@ -275,7 +302,13 @@ class RealtimeLLMService(ConnectionOwner):
             connection = self._connection
             if connection is None or not await connection.send(event):
                 self._session.hold_audio(audio_b64)  # the socket went: keep it for the next
-        return not self._forward_input_audio
+
+    async def _flush_input_audio(self) -> None:
+        """Send a part-filled batch now (before a commit: it is the end of the turn)."""
+        if self._pending_audio:
+            audio = bytes(self._pending_audio)
+            self._pending_audio.clear()
+            await self._send_input_audio(b64(audio))
 
     async def _on_image(self, frame: InputImageRawFrame, _: FrameDirection) -> bool:
         now = time.monotonic()
@@ -307,6 +340,7 @@ class RealtimeLLMService(ConnectionOwner):
 
     async def _on_user_stopped(self, frame: UserStoppedSpeakingFrame, _: FrameDirection) -> bool:
         if not self._session.server_vad and self._connection is not None:
+            await self._flush_input_audio()
             await self._start_turn_metrics()
             await self._act(self._session.commit_audio())
         return False
