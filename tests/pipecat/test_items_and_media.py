@@ -10,15 +10,22 @@ from typing import Any
 import pytest
 from PIL import Image
 from pipecat.frames.frames import (
+    EndFrame,
     InputAudioRawFrame,
     InputImageRawFrame,
     LLMFullResponseEndFrame,
     LLMRunFrame,
 )
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
+from pipecat.workers.runner import WorkerRunner
 
 from realtime_llm.server import Turn
 
-from .harness import client_events, running_bot, service_for, speech_like, wait_for
+from .harness import Recorder, client_events, running_bot, service_for, speech_like, wait_for
 
 
 async def test_item_handlers_and_retrieve(make_server: Any) -> None:
@@ -101,3 +108,33 @@ async def test_input_audio_is_forwarded_unless_told_not_to(make_server: Any) -> 
             await wait_for(lambda: bot.upstream_of_llm.of(InputAudioRawFrame), what="audio in")
             await asyncio.sleep(0.05)
             assert bool(bot.down(InputAudioRawFrame)) is forward
+
+
+async def test_by_default_input_audio_is_passed_on_only_to_a_recorder(make_server: Any) -> None:
+    """Auto: consumed (the hop is a quarter of the CPU), unless a recorder is downstream."""
+    server = await make_server()
+    plain = service_for(server.url)
+    async with running_bot(plain) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.1, silence_after=0.0), 24000)
+        await wait_for(lambda: bot.upstream_of_llm.of(InputAudioRawFrame), what="audio in")
+        await asyncio.sleep(0.05)
+        assert not bot.down(InputAudioRawFrame)
+
+    recorded = service_for(server.url)
+    recorder = AudioBufferProcessor()
+    context = LLMContext()
+    pair = LLMContextAggregatorPair(context)
+    after = Recorder("after-llm")
+    worker = PipelineWorker(
+        Pipeline([pair.user(), recorded, after, recorder, pair.assistant()]),
+        cancel_on_idle_timeout=False,
+    )
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    running = asyncio.create_task(runner.run())
+    await server.wait_for_sent("session.updated", count=2)
+    await worker.queue_frame(InputAudioRawFrame(speech_like(24000, 0.1, 0.0), 24000, 1))
+    await wait_for(lambda: after.of(InputAudioRawFrame), what="audio passed on to the recorder")
+    await worker.queue_frame(EndFrame())
+    await running

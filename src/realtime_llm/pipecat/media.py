@@ -8,6 +8,7 @@ resampler, created once per input rate.
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 from typing import Literal
 
@@ -17,11 +18,11 @@ from PIL import Image
 from pipecat.audio.resamplers.base_audio_resampler import BaseAudioResampler
 from pipecat.audio.utils import create_stream_resampler, pcm_to_alaw, pcm_to_ulaw
 
-__all__ = ["AudioDecoder", "AudioEncoder", "encode_image"]
+__all__ = ["AudioDecoder", "AudioEncoder", "b64", "encode_image"]
 
 AudioFormat = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
 
-_b64encode = base64.b64encode
+_b2a = binascii.b2a_base64
 
 
 class AudioEncoder:
@@ -47,8 +48,21 @@ class AudioEncoder:
                 logger.debug(f"resampling input audio from {in_rate} Hz to {self.rate} Hz")
         return resampler
 
+    @property
+    def bytes_per_ms(self) -> float:
+        """Bytes per millisecond of converted audio: PCM16 has 2 per sample, G.711 one."""
+        return self.rate * (2 if self.audio_format == "audio/pcm" else 1) / 1000
+
+    def passthrough(self, sample_rate: int, num_channels: int) -> bool:
+        """Whether audio at this rate and channel count is sent as it is (the hot path)."""
+        return num_channels == 1 and sample_rate == self.rate and self.audio_format == "audio/pcm"
+
     async def encode(self, audio: bytes, sample_rate: int, num_channels: int = 1) -> str:
-        """Base64 of ``audio`` converted to the session's input format (hot path)."""
+        """Base64 of ``audio`` converted to the session's input format."""
+        return b64(await self.convert(audio, sample_rate, num_channels))
+
+    async def convert(self, audio: bytes, sample_rate: int, num_channels: int = 1) -> bytes:
+        """``audio`` in the session's input format: mono, its rate, PCM16 or G.711."""
         if num_channels > 1:
             samples = np.frombuffer(audio, dtype=np.int16).reshape(-1, num_channels)
             audio = samples.mean(axis=1).astype(np.int16).tobytes()
@@ -59,7 +73,12 @@ class AudioEncoder:
             audio = await pcm_to_ulaw(audio, sample_rate, self.rate, self._resampler(sample_rate))
         else:
             audio = await pcm_to_alaw(audio, sample_rate, self.rate, self._resampler(sample_rate))
-        return _b64encode(audio).decode("ascii")
+        return audio
+
+
+def b64(audio: bytes) -> str:
+    """Base64 text of ``audio`` (binascii directly: ``base64.b64encode`` wraps it in Python)."""
+    return _b2a(audio, newline=False).decode("ascii")
 
 
 def _ulaw_table() -> np.ndarray:

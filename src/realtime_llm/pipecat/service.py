@@ -32,10 +32,11 @@ from pipecat.frames.frames import (
     LLMServiceMetadataFrame,
     LLMSetToolsFrame,
     LLMUpdateSettingsFrame,
+    StartFrame,
     UserStoppedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.types import is_given
 
@@ -47,10 +48,11 @@ from realtime_llm.errors import (
 from realtime_llm.observability.pricing import ModelPrice, PriceTable
 from realtime_llm.pipecat._connection_owner import ConnectionOwner
 from realtime_llm.pipecat._legacy_args import legacy_settings
+from realtime_llm.pipecat._recorders import recorder_downstream
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
 from realtime_llm.pipecat.context_sync import ContextSync, SyncResult
-from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, encode_image
+from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, b64, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
     check_voice,
@@ -105,9 +107,12 @@ class RealtimeLLMService(ConnectionOwner):
         reconnect_policy: when and how fast to reconnect after a lost connection (default:
             5 attempts with exponential backoff; ``ReconnectPolicy(max_attempts=0)``
             never reconnects).
-        forward_input_audio: pass input audio frames on downstream (for recorders placed
-            after the service). False saves one frame hop per 20 ms of audio (measured in
-            ``benchmarks/cpu_per_session.py``).
+        forward_input_audio: pass input audio frames on downstream, for a recorder
+            placed after the service (pipecat's ``AudioBufferProcessor`` after
+            ``transport.output()``). None (the default) decides when the pipeline starts:
+            on if an ``AudioBufferProcessor`` is downstream, else off, because the hop
+            cost a quarter of the service's CPU at 30 paced sessions
+            (``benchmarks/load.py``) for frames that nothing after an LLM usually reads.
         **kwargs: passed to pipecat's ``LLMService`` (``run_in_parallel``,
             ``function_call_timeout_secs``...). pipecat's ``OpenAIRealtimeLLMService``
             arguments ``model=`` and ``session_properties=`` are accepted with a
@@ -134,7 +139,7 @@ class RealtimeLLMService(ConnectionOwner):
         tracer_provider: Any = None,
         meter_provider: Any = None,
         prices: PriceTable | Mapping[str, ModelPrice] | None = None,
-        forward_input_audio: bool = True,
+        forward_input_audio: bool | None = None,
         token_provider: Callable[[], Awaitable[str]] | None = None,
         reconnect_policy: ReconnectPolicy | None = None,
         **kwargs: Any,
@@ -160,7 +165,8 @@ class RealtimeLLMService(ConnectionOwner):
         super().__init__(settings=store, **kwargs)
         self._api_key = api_key
         self._audio_paused = start_audio_paused
-        self._forward_input_audio = forward_input_audio
+        self._forward_input_audio_setting = forward_input_audio
+        self._forward_input_audio = bool(forward_input_audio)
         self._video_paused = start_video_paused
         self._video_detail: VideoDetail = video_frame_detail
         self._video_interval_s = video_frame_interval_s
@@ -177,6 +183,8 @@ class RealtimeLLMService(ConnectionOwner):
         self._receive_task: asyncio.Task[None] | None = None
         self._release_task: asyncio.Task[None] | None = None
         self._audio = AudioEncoder()
+        self._pending_audio = bytearray()
+        """Converted input audio waiting for its batch to fill (``input_audio_batch_ms``)."""
         self._decoder = AudioDecoder()
         self._output_rate = 24000
         self._apply_audio_formats()
@@ -289,9 +297,22 @@ class RealtimeLLMService(ConnectionOwner):
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    async def start(self, frame: StartFrame) -> None:
+        if self._forward_input_audio_setting is None:
+            self._forward_input_audio = recorder_downstream(self)
+        await super().start(frame)
+
     # -- frames in ------------------------------------------------------------------------
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, InputAudioRawFrame):
+            # The hot path, 50 frames a second. pipecat's AIService and LLMService
+            # process_frame only act on lifecycle, settings and context frames, so audio
+            # skips their chains of isinstance tests; FrameProcessor's (observers) runs.
+            await FrameProcessor.process_frame(self, frame, direction)
+            if not await self._on_input_audio(frame, direction):
+                await self.push_frame(frame, direction)
+            return
         await super().process_frame(frame, direction)
         action = self._frame_action(type(frame))
         if action is None or not await action(self, frame, direction):
@@ -314,7 +335,24 @@ class RealtimeLLMService(ConnectionOwner):
     async def _on_input_audio(self, frame: InputAudioRawFrame, _: FrameDirection) -> bool:
         if self._audio_paused:
             return not self._forward_input_audio
-        audio_b64 = await self._audio.encode(frame.audio, frame.sample_rate, frame.num_channels)
+        audio = frame.audio
+        encoder = self._audio
+        if not encoder.passthrough(frame.sample_rate, frame.num_channels):
+            audio = await encoder.convert(audio, frame.sample_rate, frame.num_channels)
+        batch_ms = self._settings.input_audio_batch_ms
+        if batch_ms:
+            # One append per batch: the bytes are joined before base64, so any frame
+            # size works (base64 of pieces only joins on 3-byte boundaries).
+            pending = self._pending_audio
+            pending += audio
+            if len(pending) < batch_ms * encoder.bytes_per_ms:
+                return not self._forward_input_audio
+            audio = bytes(pending)
+            pending.clear()
+        await self._send_input_audio(b64(audio))
+        return not self._forward_input_audio
+
+    async def _send_input_audio(self, audio_b64: str) -> None:
         # Until a session is ready (connecting, reconnecting) the core holds the audio, so
         # the user's first words after a reconnect are not lost.
         event = self._session.append_audio(audio_b64)
@@ -322,7 +360,13 @@ class RealtimeLLMService(ConnectionOwner):
             connection = self._connection
             if connection is None or not await connection.send(event):
                 self._session.hold_audio(audio_b64)  # the socket went: keep it for the next
-        return not self._forward_input_audio
+
+    async def _flush_input_audio(self) -> None:
+        """Send a part-filled batch now (before a commit: it is the end of the turn)."""
+        if self._pending_audio:
+            audio = bytes(self._pending_audio)
+            self._pending_audio.clear()
+            await self._send_input_audio(b64(audio))
 
     async def _on_image(self, frame: InputImageRawFrame, _: FrameDirection) -> bool:
         now = time.monotonic()
@@ -354,6 +398,7 @@ class RealtimeLLMService(ConnectionOwner):
 
     async def _on_user_stopped(self, frame: UserStoppedSpeakingFrame, _: FrameDirection) -> bool:
         if not self._session.server_vad and self._connection is not None:
+            await self._flush_input_audio()
             await self._start_turn_metrics()
             await self._act(self._session.commit_audio())
         return False

@@ -55,6 +55,7 @@ from realtime_llm.session_properties import (
 )
 
 __all__ = [
+    "DEFAULT_INPUT_AUDIO_BATCH_MS",
     "UNSUPPORTED_FIELDS",
     "RealtimeLLMSettings",
     "check_voice",
@@ -63,6 +64,9 @@ __all__ = [
     "session_update_needed",
     "unsupported_fields",
 ]
+
+DEFAULT_INPUT_AUDIO_BATCH_MS: int | None = None
+"""Input audio is sent frame by frame unless told otherwise (see docs/performance.md)."""
 
 # Top-level field -> the session field that mirrors it.
 _MIRRORED: dict[str, str] = {"model": "model", "system_instruction": "instructions"}
@@ -85,9 +89,16 @@ class RealtimeLLMSettings(LLMSettings):
     Parameters:
         session_properties: The realtime session object. In a delta, only the fields it
             set are merged into the store's (see the module docstring).
+        input_audio_batch_ms: Send the input audio in one ``input_audio_buffer.append``
+            per this many milliseconds instead of one per input frame (20 ms from most
+            transports). Fewer, larger sends cost less CPU; the server hears each batch
+            up to this much later, which delays its end-of-speech detection by as much.
+            ``None`` (the default) sends every frame as it comes. Client-side only: it
+            is never sent to the server.
     """
 
     session_properties: SessionProperties | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    input_audio_batch_ms: int | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
 
     _sync_on_assign: ClassVar[bool] = False
     """Set per instance once constructed; from then on every assignment keeps the sync."""
@@ -308,6 +319,9 @@ def _validate_llm_fields(settings: ServiceSettings) -> None:
     _check_number("top_k", given("top_k"), low=0, integer=True)
     _check_number("max_tokens", given("max_tokens"), low=1, integer=True)
     _check_number("seed", given("seed"), integer=True)
+    _check_number(
+        "input_audio_batch_ms", given("input_audio_batch_ms"), low=0, high=1000, integer=True
+    )
 
 
 def _check_number(
@@ -386,6 +400,7 @@ def default_settings(
         user_turn_completion_config=None,
         use_provider_thinking_default=False,
         session_properties=default_session_properties(chosen, voice=voice),
+        input_audio_batch_ms=DEFAULT_INPUT_AUDIO_BATCH_MS,
     )
 
 
