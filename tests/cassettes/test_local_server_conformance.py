@@ -101,8 +101,8 @@ def test_a_run_of_deltas_is_one_step() -> None:
 
 
 async def test_every_tolerance_is_needed() -> None:
-    """An entry that matches no difference any more is stale: remove it (after merging the
-    i9-fidelity fixes, the PENDING entries they settle show up here)."""
+    """An entry that matches no difference any more is stale: remove it (when the local
+    server is fixed, the KNOWN entries it settles show up here)."""
     used = set()
     for recorded in RECORDED:
         for difference in await differences(recorded):

@@ -7,10 +7,10 @@ so the list shrinks as the local server gets closer to the real ones.
 
 Reasons start with:
 
-* ``PENDING i9-fidelity:`` a difference of the local server's dialect tables that issue 9
-  lists, being fixed on the i9-fidelity branch: prune the entry once that branch is merged
-  (``test_every_tolerance_is_needed`` names the ones that became unused). Entries marked
-  ``(found by this suite)`` are differences the suite found beyond issue 9's list.
+* ``KNOWN:`` a difference of the local server that is still open: fix it in the server's
+  dialect tables, then remove the entry (``test_every_tolerance_is_needed`` names the
+  ones that became unused). Entries marked ``(found by this suite)`` are differences the
+  suite found beyond issue 9's list.
 * ``BY DESIGN:`` the local server differs on purpose, or the difference is a matter of
   timing rather than of the protocol.
 * ``HARNESS:`` not a server difference: a limit of how the recording is replayed
@@ -103,139 +103,21 @@ def without_spoken_preamble(events: list[Event]) -> list[Event]:
 TOLERANCES: list[Tolerance] = [
     # --- GA and Azure ----------------------------------------------------------------------
     Tolerance(
-        ("azure",),
-        "missing field",
-        "response.content_part.*",
-        "content*",
-        "PENDING i9-fidelity: real Azure carries 'content' beside 'part' in "
-        "response.content_part.added/done.",
-    ),
-    Tolerance(
-        GA,
-        "missing field",
-        "*.delta*",
-        "obfuscation",
-        "PENDING i9-fidelity: the real server's deltas carry 'obfuscation'.",
-    ),
-    Tolerance(
-        GA,
-        "extra field",
-        "*",
-        "*item.object",
-        "PENDING i9-fidelity (found by this suite): the real GA and Azure servers' items "
-        "carry no 'object' (in conversation.item.*, response.output_item.*).",
-    ),
-    Tolerance(
-        GA,
-        "extra field",
-        "response.done",
-        "response.output[].object",
-        "PENDING i9-fidelity (found by this suite): the items in the real response.done "
-        "carry no 'object'.",
-    ),
-    Tolerance(
-        GA,
-        "extra field",
-        "conversation.item.*",
-        "item.status",
-        "PENDING i9-fidelity (found by this suite): the real server's function_call_output "
-        "items have no 'status'.",
-    ),
-    Tolerance(
         GA,
         "order",
         "response.done",
         "",
-        "PENDING i9-fidelity (found by this suite): the recorded client sent its tool output "
+        "KNOWN (found by this suite): the recorded client sent its tool output "
         "while the response was still open; the real server finished the response "
         "(response.done) before adding the item, the local one adds it at once.",
     ),
     # --- xAI -------------------------------------------------------------------------------
     Tolerance(
         ("xai",),
-        "missing event",
-        "conversation.created",
-        "",
-        "PENDING i9-fidelity: real xAI sends conversation.created after session.created.",
-    ),
-    Tolerance(
-        ("xai",),
-        "extra event",
-        "conversation.item.done",
-        "",
-        "PENDING i9-fidelity: real xAI sends no conversation.item.done.",
-    ),
-    Tolerance(
-        ("xai",),
-        "order",
-        "response.output_audio.done",
-        "",
-        "PENDING i9-fidelity: xAI's own order at the end of audio (transcript done, part "
-        "done, then audio done).",
-    ),
-    Tolerance(
-        ("xai",),
-        "*",
-        "session.*",
-        "*",
-        "PENDING i9-fidelity: xAI's session object (a beta-style session.updated echo with "
-        "flat keys, nested function tools, its own extras; no GA defaults in session.created).",
-    ),
-    Tolerance(
-        ("xai",),
-        "*",
-        "response.*",
-        "*usage*|response_id",
-        "PENDING i9-fidelity: xAI's response.usage is {} and the usage sits at the top level "
-        "of response.done, beside a top-level response_id.",
-    ),
-    Tolerance(
-        ("xai",),
-        "*",
-        "response.*",
-        "response.status_details",
-        "PENDING i9-fidelity: xAI's status_details is the string 'unimplemented'.",
-    ),
-    Tolerance(
-        ("xai",),
-        "extra field",
-        "response.*",
-        "response.[acmo]*",
-        "PENDING i9-fidelity: xAI's response object has only id, object, output, status, "
-        "status_details and usage (the local one has GA's audio, conversation_id, metadata, "
-        "max_output_tokens, output_modalities).",
-    ),
-    Tolerance(
-        ("xai",),
-        "missing field",
-        "*",
-        "*role",
-        "PENDING i9-fidelity: real xAI puts roles on function-call items (user in "
-        "response.output_item.*, tool in conversation.item.added).",
-    ),
-    Tolerance(
-        ("xai",),
         "*",
         "*",
         "previous_item_id",
-        "PENDING i9-fidelity: real xAI puts previous_item_id (often null) on nearly every "
+        "KNOWN: real xAI puts previous_item_id (often null) on nearly every "
         "event (part of 'the local xAI dialect sends the GA shape').",
-    ),
-    Tolerance(
-        ("xai",),
-        "missing field",
-        "response.output_audio.delta*",
-        "*",
-        "PENDING i9-fidelity: real xAI's audio and transcript deltas carry rid, ts, latency, "
-        "start_time and audio_duration_ms (part of 'the local xAI dialect sends the GA shape').",
-    ),
-    Tolerance(
-        ("xai",),
-        "extra field",
-        "*",
-        "output_index|item.content*|part|part.*",
-        "PENDING i9-fidelity: fields the local xAI dialect sends in the GA shape and real xAI "
-        "does not (output_index in function_call_arguments.delta, item.content in "
-        "response.output_item.*, part in response.content_part.done).",
     ),
 ]
