@@ -119,7 +119,9 @@ def _ga_recorded_as_typed(event: Mapping[str, Any], *, azure: bool) -> dict[str,
 def _ping(event: Mapping[str, Any]) -> bool:
     if event.get("type") != "ping":
         return False
-    assert set(event) == {"type", "event_id"}, event
+    # Inworld's ping carries a timestamp (ms), as pipecat's Inworld client requires.
+    assert set(event) == {"type", "event_id", "timestamp"}, event
+    assert isinstance(event["timestamp"], int), event
     return True
 
 

@@ -965,6 +965,9 @@ class InworldServerDialect(ServerDialect):
     def example_query(self, model: str) -> str:
         return urlencode({"key": "demo-session", "protocol": "realtime"})
 
+    def ping_event(self, event_id: str, now_ms: int) -> Event:
+        return {"type": "ping", "event_id": event_id, "timestamp": now_ms}
+
 
 SERVER_DIALECTS: dict[str, type[ServerDialect]] = {
     cls.name: cls
@@ -1043,7 +1046,9 @@ class DialectEdge:
                 "invalid_value", f"Invalid value: '{kind}'. Supported values are: {listed}.", "type"
             )
         if kind == "session.update" and isinstance(event.get("session"), Mapping):
-            translated = dialect.session_in(event["session"])
+            # PCM rates the dialect takes are noted and the core sees 24 kHz (resampled
+            # here): done before the dialect's checks, which know GA's one rate.
+            translated = dialect.session_in(self._rates_in(dict(event["session"])))
             if isinstance(translated, Problem):
                 return translated
             session, extras = translated
@@ -1051,7 +1056,7 @@ class DialectEdge:
             if problem is not None:
                 return replace(problem, param=dialect.rename_param(problem.param))
             self._pending_extras = extras
-            return {**event, "session": self._rates_in(session)}
+            return {**event, "session": session}
         if kind == "conversation.item.create" and isinstance(event.get("item"), Mapping):
             item = dialect.item_in(event["item"], "item")
             return item if isinstance(item, Problem) else {**event, "item": item}
@@ -1076,8 +1081,10 @@ class DialectEdge:
         if self.dialect.pcm_rates == {SAMPLE_RATE}:
             return session
         pending: dict[str, int] = {}
+        audio = session.get("audio")
         for direction in ("input", "output"):
-            fmt = ((session.get("audio") or {}).get(direction) or {}).get("format")
+            side = audio.get(direction) if isinstance(audio, Mapping) else None
+            fmt = side.get("format") if isinstance(side, Mapping) else None
             if not isinstance(fmt, Mapping) or fmt.get("type") != "audio/pcm":
                 if isinstance(fmt, Mapping):
                     pending[direction] = SAMPLE_RATE  # G.711: the core converts
