@@ -291,3 +291,15 @@ async def test_the_server_logs_a_divergence_and_keeps_it(caplog: pytest.LogCaptu
     assert error["error"]["message"] == expected
     assert server.divergences == [Divergence(0, "session.update", "input_audio_buffer.commit")]
     assert [r.getMessage() for r in caplog.records] == [f"cassette replay: {expected}"]
+
+
+async def test_debug_logs_of_the_replay_hold_no_key(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="realtime_llm.server.replay.websockets")
+    headers = {"Authorization": "Bearer sk-test-SECRET-123"}
+    async with CassetteServer(TEXT_TURN) as server:
+        url = f"{server.url}?model=m&key=query-SECRET"
+        async with connect(url, additional_headers=headers) as ws:
+            await ws.recv()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Authorization: [redacted]" in logged and "key=[redacted]" in logged
+    assert "SECRET" not in logged

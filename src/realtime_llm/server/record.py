@@ -33,23 +33,22 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.frames import Frame
 from websockets.http11 import Request, Response
 
-from .cassette import REDACTED, Cassette, Direction, redact, truncate_audio
+from ._redacting_log import SAFE_QUERY_KEYS, SECRET_HEADERS, RedactingLogger
+from .cassette import Cassette, Direction, redact, truncate_audio
 
 __all__ = ["RecordingProxy", "credentials_in"]
 
 logger = logging.getLogger(__name__)
 
-_SAFE_QUERY_KEYS = frozenset({"model", "deployment", "api-version", "protocol", "intent"})
 _NOT_FORWARDED = frozenset(
     {
         "host",
@@ -64,15 +63,12 @@ _NOT_FORWARDED = frozenset(
     }
 )
 _KEY_SUBPROTOCOL = "openai-insecure-api-key."
-_REQUEST_LINES = frozenset({"> GET %s HTTP/1.1", "< %s %s %s"})
-"""How websockets logs the request line (client side, server side)."""
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "openai-api-key"})
 
 
 def credentials_in(headers: Headers, query: str) -> set[str]:
     """Every string in a handshake that could be a secret, as it may appear in an event."""
     found: set[str] = set()
-    for name in sorted(_SECRET_HEADERS):
+    for name in sorted(SECRET_HEADERS):
         for value in headers.get_all(name):
             found.add(value)
             scheme, _, token = value.partition(" ")
@@ -86,7 +82,7 @@ def credentials_in(headers: Headers, query: str) -> set[str]:
             if protocol.startswith(_KEY_SUBPROTOCOL):
                 found.add(protocol[len(_KEY_SUBPROTOCOL) :])
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if key not in _SAFE_QUERY_KEYS:
+        if key not in SAFE_QUERY_KEYS:
             found.add(value)
     return {s for s in found if len(s) >= 4}  # shorter ones would redact ordinary words
 
@@ -97,55 +93,6 @@ def _basic_parts(token: str) -> set[str]:
     except (binascii.Error, UnicodeDecodeError):
         return set()
     return {decoded, *decoded.split(":", 1)}
-
-
-def _redact_query(text: str) -> str:
-    """A request line or URL with every query value but the safe ones replaced."""
-    head, sep, rest = text.partition("?")
-    if not sep:
-        return text
-    query, space, tail = rest.partition(" ")
-    pairs = [
-        (k, v if k in _SAFE_QUERY_KEYS else REDACTED)
-        for k, v in parse_qsl(query, keep_blank_values=True)
-    ]
-    return f"{head}?{urlencode(pairs, safe='[]')}{space}{tail}"
-
-
-if TYPE_CHECKING:
-    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
-else:  # not subscriptable at runtime before Python 3.11
-    _LoggerAdapter = logging.LoggerAdapter
-
-
-class _RedactingLogger(_LoggerAdapter):
-    """The logger handed to websockets: at DEBUG it logs handshakes (headers, the request
-    line with its query) and frames (events that may quote a key). Credential headers and
-    secret query values are redacted, frames are reduced to their type and size, and every
-    secret the proxy has seen is redacted from what is left."""
-
-    def __init__(self, logger: logging.Logger, secrets: set[str]) -> None:
-        super().__init__(logger, {})
-        self.secrets = secrets  # shared with the proxy, which adds each connection's
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() in _SECRET_HEADERS:
-            args = (args[0], REDACTED)
-        if len(args) == 1 and isinstance(args[0], Frame):
-            # Frames are logged elided in the middle, which can cut a secret in two halves
-            # that no redaction recognizes: their type and size only (the cassette has them).
-            frame = args[0]
-            args = (f"{frame.opcode.name} [{len(frame.data)} bytes]",)
-        try:
-            text = str(msg) % args if args else str(msg)
-        except (TypeError, ValueError):
-            text = " ".join(map(str, (msg, *args)))
-        if msg in _REQUEST_LINES:  # only there is a "?" the start of a query
-            text = _redact_query(text)
-        text = str(redact(text, self.secrets))
-        super().log(level, "%s", text, **kwargs)
 
 
 def upstream_url(upstream: str, request_path: str) -> str:
@@ -185,7 +132,7 @@ class RecordingProxy:
         """The cassettes written so far, one per finished connection."""
         self._secrets = {s for s in secrets if s}
         self._seen_secrets = set(self._secrets)  # every connection's, for the logs
-        self._ws_logger = _RedactingLogger(
+        self._ws_logger = RedactingLogger(
             logging.getLogger("realtime_llm.server.record.websockets"), self._seen_secrets
         )
         self._open_timeout = open_timeout

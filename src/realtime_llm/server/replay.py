@@ -28,6 +28,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from ._redacting_log import RedactingLogger
 from ._replay import ANSWERS, MISMATCH_CODE, Divergence, ReplaySession
 from .cassette import Cassette
 
@@ -67,7 +68,12 @@ class CassetteServer:
     async def start(self) -> CassetteServer:
         if self._server is None:
             self._server = await serve(
-                self._handle, self.host, self._requested_port, compression=None, max_size=None
+                self._handle,
+                self.host,
+                self._requested_port,
+                compression=None,
+                max_size=None,
+                logger=RedactingLogger(logging.getLogger("realtime_llm.server.replay.websockets")),
             )
         return self
 
