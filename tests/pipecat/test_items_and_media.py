@@ -138,3 +138,15 @@ async def test_by_default_input_audio_is_passed_on_only_to_a_recorder(make_serve
     await wait_for(lambda: after.of(InputAudioRawFrame), what="audio passed on to the recorder")
     await worker.queue_frame(EndFrame())
     await running
+
+
+async def test_resampled_input_never_sends_an_empty_append(make_server: Any) -> None:
+    """A stream resampler may hold back a first chunk; that must not become an empty
+    ``input_audio_buffer.append`` (the server would refuse it, or at best waste a send)."""
+    server = await make_server()
+    async with running_bot(service_for(server.url)) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(16000, 0.3, silence_after=0.0), 16000)
+        await server.wait_for_received("input_audio_buffer.append", count=3)
+    appends = client_events(server, "input_audio_buffer.append")
+    assert appends and all(e["audio"] for e in appends)

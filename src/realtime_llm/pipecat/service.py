@@ -349,7 +349,8 @@ class RealtimeLLMService(ConnectionOwner):
                 return not self._forward_input_audio
             audio = bytes(pending)
             pending.clear()
-        await self._send_input_audio(b64(audio))
+        if audio:  # a resampler may hold back a first chunk: no empty append
+            await self._send_input_audio(b64(audio))
         return not self._forward_input_audio
 
     async def _send_input_audio(self, audio_b64: str) -> None:
