@@ -33,6 +33,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from realtime_llm.server import LocalRealtimeServer
 
+from .xai_reference import xai_as_ga
+
 Event = dict[str, Any]
 BYTES_PER_MS = 48
 
@@ -72,14 +74,18 @@ def assert_no_extras(model: Any, where: str) -> None:
 def assert_server_event(event: Mapping[str, Any], dialect: str = "ga") -> None:
     """``event`` is what a server of ``dialect`` may send.
 
-    GA and Azure: GA ``RealtimeServerEvent``. OpenAI beta: the beta ``RealtimeServerEvent``.
-    xAI and Inworld: GA, except for exactly what they document differently (their extra
-    events, xAI's flatter session, Inworld's ``providerData`` and name-less
-    ``function_call_arguments.done``), which is checked on its own and then set aside.
+    GA and Azure: GA ``RealtimeServerEvent``, plus the ``obfuscation`` of deltas (and
+    Azure's ``content`` beside ``part``) that the recorded sessions show and the typed
+    models lack. OpenAI beta: the beta ``RealtimeServerEvent``. xAI: the recorded xAI
+    shapes (:mod:`.xai_reference`), then GA. Inworld: GA, except for exactly what it
+    documents differently (``ping``, ``providerData`` and its other session keys, the
+    name-less ``function_call_arguments.done``).
     """
     beta = dialect == "openai_beta"
-    if dialect == "xai":
-        event = _xai_as_ga(event)
+    if dialect in ("ga", "azure"):
+        event = _ga_recorded_as_typed(event, azure=dialect == "azure")
+    elif dialect == "xai":
+        event = xai_as_ga(event)
     elif dialect == "inworld":
         event = _inworld_as_ga(event)
     if not event:
@@ -88,35 +94,33 @@ def assert_server_event(event: Mapping[str, Any], dialect: str = "ga") -> None:
     assert_no_extras(parsed, str(event.get("type")))
 
 
+OBFUSCATED = {
+    "response.output_text.delta",
+    "response.output_audio_transcript.delta",
+    "response.function_call_arguments.delta",
+    "conversation.item.input_audio_transcription.delta",
+}
+
+
+def _ga_recorded_as_typed(event: Mapping[str, Any], *, azure: bool) -> dict[str, Any]:
+    """What the real GA/Azure servers add beyond the typed models, checked and set aside."""
+    out = dict(event)
+    kind = out["type"]
+    if kind in OBFUSCATED:
+        assert isinstance(out.pop("obfuscation", ""), str), event  # (the core sends none)
+    if kind in ("response.content_part.added", "response.content_part.done"):
+        if azure:
+            assert out.pop("content") == out["part"], event
+        else:
+            assert "content" not in out, event
+    return out
+
+
 def _ping(event: Mapping[str, Any]) -> bool:
     if event.get("type") != "ping":
         return False
     assert set(event) == {"type", "event_id"}, event
     return True
-
-
-def _xai_as_ga(event: Mapping[str, Any]) -> dict[str, Any]:
-    kind = event["type"]
-    if _ping(event):
-        return {}
-    if kind == "conversation.item.input_audio_transcription.updated":
-        assert set(event) == {"type", "event_id", "item_id", "content_index", "transcript"}
-        assert isinstance(event["transcript"], str)
-        return {}
-    if kind == "response.text.delta":  # the twin of response.output_text.delta
-        return {**event, "type": "response.output_text.delta"}
-    if kind in ("session.created", "session.updated"):
-        session = dict(event["session"])
-        assert "type" not in session
-        assert "voice" not in session.get("audio", {}).get("output", {})
-        assert "turn_detection" not in session.get("audio", {}).get("input", {})
-        audio = {key: dict(value) for key, value in session.pop("audio", {}).items()}
-        if "voice" in session:
-            audio.setdefault("output", {})["voice"] = session.pop("voice")
-        if "turn_detection" in session:
-            audio.setdefault("input", {})["turn_detection"] = session.pop("turn_detection")
-        return {**event, "session": {**session, "type": "realtime", "audio": audio}}
-    return dict(event)
 
 
 def _inworld_as_ga(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,6 +133,11 @@ def _inworld_as_ga(event: Mapping[str, Any]) -> dict[str, Any]:
     if kind in ("session.created", "session.updated"):
         session = dict(event["session"])
         assert isinstance(session.pop("providerData", {}), dict)
+        assert isinstance(session.pop("temperature", 0.0), (int, float))
+        output = dict((session.get("audio") or {}).get("output") or {})
+        if "model" in output:
+            assert isinstance(output.pop("model"), str)
+            session["audio"] = {**session["audio"], "output": output}
         return {**event, "session": session}
     return dict(event)
 

@@ -277,14 +277,17 @@ ServerEvent = (
 
 def _response_done(e: Mapping[str, Any]) -> ResponseDone:
     response = e["response"]
-    details = response.get("status_details") or {}
+    details = response.get("status_details")
+    if not isinstance(details, Mapping):  # xAI sends a string ("unimplemented")
+        details = {}
     error = details.get("error") or {}
     return ResponseDone(
         response_id=response.get("id") or "",
         status=response.get("status") or "completed",
         reason=details.get("reason"),
         error_message=error.get("message") or error.get("code") if error else None,
-        usage=response.get("usage"),
+        # xAI: an empty ``usage`` in the response, the counts at the event's top level
+        usage=response.get("usage") or e.get("usage"),
         output=tuple(response.get("output") or ()),
     )
 

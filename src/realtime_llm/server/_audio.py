@@ -24,6 +24,7 @@ __all__ = [
     "decode_to_pcm16",
     "encode_from_pcm16",
     "pcm_ms",
+    "resample_pcm16",
 ]
 
 SAMPLE_RATE = 24_000
@@ -115,6 +116,23 @@ def _downsample_24k_to_8k(samples: Int16Array) -> Int16Array:
     usable = samples[: samples.size - samples.size % 3].astype(np.int32)
     averaged: Int16Array = usable.reshape(-1, 3).mean(axis=1).astype(np.int16)
     return averaged
+
+
+def resample_pcm16(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
+    """PCM16 mono from one sample rate to another (linear interpolation, per chunk).
+
+    Good enough for a test server: chunks are resampled independently, so a chunk of
+    ``n`` samples becomes ``round(n * to_rate / from_rate)`` samples.
+    """
+    if from_rate == to_rate or not pcm:
+        return pcm
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype=np.int16)
+    count = round(samples.size * to_rate / from_rate)
+    if samples.size == 0 or count == 0:
+        return b""
+    positions = np.arange(count) * (samples.size / count)
+    out = np.interp(positions, np.arange(samples.size), samples)
+    return bytes(out.astype(np.int16).tobytes())
 
 
 def decode_to_pcm16(data: bytes, fmt: str) -> bytes:

@@ -44,6 +44,7 @@ __all__ = [
     "Problem",
     "String",
     "Tagged",
+    "is_unset",
     "join",
     "without_unset",
 ]
@@ -309,13 +310,13 @@ class Obj:
                 where = join(path, str(key))
                 return Problem("unknown_parameter", f"Unknown parameter: '{where}'.", where)
         for key in self.required:
-            if key not in value or _unset(self.fields[key], value[key]):
+            if key not in value or is_unset(self.fields[key], value[key]):
                 where = join(path, key)
                 return Problem(
                     "missing_required_parameter", f"Missing required parameter: '{where}'.", where
                 )
         for key, element in value.items():
-            if _unset(self.fields[key], element):
+            if is_unset(self.fields[key], element):
                 continue
             problem = self.fields[key](element, join(path, str(key)))
             if problem is not None:
@@ -344,7 +345,7 @@ class Tagged:
         return self.variants[value[self.tag]](value, path)
 
 
-def _unset(check: Check, value: Any) -> bool:
+def is_unset(check: Check, value: Any) -> bool:
     """``null`` for a field where ``null`` has no meaning of its own: "not given"."""
     return value is None and not isinstance(check, (Nullable, Anything))
 
@@ -358,7 +359,7 @@ def without_unset(value: Any, check: Check) -> Any:
     if isinstance(check, Nullable):
         return None if value is None else without_unset(value, check.inner)
     if isinstance(check, Tagged) and isinstance(value, Mapping):
-        variant = check.variants.get(value.get(check.tag))
+        variant = check.variants.get(str(value.get(check.tag)))
         return value if variant is None else without_unset(value, variant)
     if isinstance(check, Obj) and isinstance(value, Mapping):
         out = {}
@@ -366,7 +367,7 @@ def without_unset(value: Any, check: Check) -> Any:
             field = check.fields.get(key)
             if field is None:
                 out[key] = element
-            elif not _unset(field, element):
+            elif not is_unset(field, element):
                 out[key] = without_unset(element, field)
         return out
     if isinstance(check, ListOf) and isinstance(value, list):

@@ -87,6 +87,7 @@ class _Connection:
             new_id=new_id,
             vad_factory=server.vad_factory,
             max_event_bytes=server.max_event_bytes,
+            session_defaults=server.dialect.session_defaults,
         )
         self.edge = DialectEdge(server.dialect, new_id)
         self.queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
@@ -94,10 +95,9 @@ class _Connection:
         self.transcriptions: set[asyncio.Task[None]] = set()
 
     def emit(self, events: Iterable[Event]) -> None:
-        """Queue GA events from the core, in the dialect's form."""
-        for event in events:
-            for wire in self.edge.outgoing(event):
-                self.queue.put_nowait((wire, None))
+        """Queue GA events from the core (one batch), in the dialect's form."""
+        for wire in self.edge.outgoing_batch(list(events), int(time.time() * 1000)):
+            self.queue.put_nowait((wire, None))
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
@@ -154,7 +154,7 @@ class _Connection:
         """Dialects that ping (xAI, Inworld) do so now and then, whatever else is going on."""
         while True:
             await asyncio.sleep(interval)
-            self.queue.put_nowait((self.edge.ping(), None))
+            self.queue.put_nowait((self.edge.ping(int(time.time() * 1000)), None))
 
     async def _write(self) -> None:
         while (item := await self.queue.get()) is not None:

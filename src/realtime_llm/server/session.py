@@ -97,10 +97,17 @@ class ServerSession:
         vad_factory: VadFactory = EnergyVad,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         chunk_ms: int = 40,
+        session_defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self._new_id = new_id or IdGenerator()
         self._max_event_bytes = max_event_bytes
         self._session = default_session(model)
+        if session_defaults:  # a dialect's server starts from other defaults (xAI: no VAD)
+            self._session, problem = apply_session_update(
+                self._session, session_defaults, audio_produced=False
+            )
+            if problem is not None:
+                raise ValueError(f"invalid session defaults: {problem.message}")
         self._session_id = self._new_id("sess")
         self._conversation = Conversation()
         self._input = InputAudioBuffer(self._new_id, vad_factory)
