@@ -119,7 +119,8 @@ def _ga_recorded_as_typed(event: Mapping[str, Any], *, azure: bool) -> dict[str,
 def _ping(event: Mapping[str, Any]) -> bool:
     if event.get("type") != "ping":
         return False
-    assert set(event) == {"type", "event_id"}, event
+    assert set(event) == {"type", "event_id", "timestamp"}, event
+    assert isinstance(event["timestamp"], int)
     return True
 
 

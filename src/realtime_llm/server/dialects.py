@@ -17,8 +17,8 @@ ga            ``/v1/realtime?model=M``; Bearer (or ``api-key``);     nothing (Op
 openai_beta   same path; ``OpenAI-Beta: realtime=v1`` required;      flat session; beta event
               Bearer                                                 names; ``text``/``audio``
                                                                      parts; no image input
-azure         ``/openai/v1/realtime?model=DEPLOYMENT``; ``api-key``  refuses ``output_modalities``
-              or Bearer; ``api-version`` gives 401                   in ``response.create``
+azure         ``/openai/v1/realtime?model=DEPLOYMENT``; ``api-key``  ``content`` beside ``part`` in
+              or Bearer; ``api-version`` gives 401                   ``response.content_part.*``
 xai           ``/v1/realtime?model=M``; Bearer                       ``voice``/``turn_detection``
                                                                      at the session top; ``ping``;
                                                                      cumulative transcripts;
@@ -781,7 +781,9 @@ class AzureServerDialect(ServerDialect):
             "regional API endpoint for your resource.",
         }
     }
-    refused_response_params = frozenset({"output_modalities"})
+    # Not refused: ``output_modalities`` in ``response.create`` (the protocol notes say Azure
+    # refuses it, but pipecat's AzureRealtimeLLMService, written against the real service,
+    # sends it in every response.create, so the local server takes it).
     part_copies: ClassVar[Mapping[str, str]] = {
         "response.content_part.added": "content",
         "response.content_part.done": "content",
@@ -957,6 +959,9 @@ class InworldServerDialect(ServerDialect):
     def example_query(self, model: str) -> str:
         return urlencode({"key": "demo-session", "protocol": "realtime"})
 
+    def ping_event(self, event_id: str, now_ms: int) -> Event:
+        return {"type": "ping", "event_id": event_id, "timestamp": now_ms}
+
 
 SERVER_DIALECTS: dict[str, type[ServerDialect]] = {
     cls.name: cls
@@ -1035,11 +1040,12 @@ class DialectEdge:
                 "invalid_value", f"Invalid value: '{kind}'. Supported values are: {listed}.", "type"
             )
         if kind == "session.update" and isinstance(event.get("session"), Mapping):
-            translated = dialect.session_in(event["session"])
+            # The rates first: the dialect's checks, like the core's, take 24 kHz only.
+            translated = dialect.session_in(self._rates_in(dict(event["session"])))
             if isinstance(translated, Problem):
                 return translated
             session, self._pending_extras = translated
-            return {**event, "session": self._rates_in(session)}
+            return {**event, "session": session}
         if kind == "conversation.item.create" and isinstance(event.get("item"), Mapping):
             item = dialect.item_in(event["item"], "item")
             return item if isinstance(item, Problem) else {**event, "item": item}
@@ -1055,7 +1061,11 @@ class DialectEdge:
         return event
 
     def _rates_in(self, session: dict[str, Any]) -> dict[str, Any]:
-        """Take the PCM rates this dialect allows out of a GA session (the core keeps 24 kHz)."""
+        """Take the PCM rates this dialect allows out of a session (the core keeps 24 kHz).
+
+        Both the GA session and the dialects' shapes keep formats in ``audio.input`` and
+        ``audio.output``.
+        """
         if self.dialect.pcm_rates == {SAMPLE_RATE}:
             return session
         pending: dict[str, int] = {}
