@@ -179,13 +179,11 @@ async def test_pipecats_own_service_runs_a_conversation(name: str) -> None:
                 10,
                 "the cancelled story",
             )
-        errors = [e for e in server.sent if e["type"] == "error"]
-        benign = ("response_cancel_not_active",)
-        assert [e for e in errors if e["error"]["code"] not in benign] == [] or name == "grok"
-        if name == "grok":  # xAI has no truncate; Grok's service knows and logs it as benign
-            assert all(
-                "truncat" in e["error"]["message"] or e["error"]["code"] in benign for e in errors
-            )
+        # Only benign errors: a cancel that came too late, and (xAI has no truncate) the
+        # refused truncate that Grok's service expects and logs at debug level.
+        for error in (e["error"] for e in server.sent if e["type"] == "error"):
+            truncate = name == "grok" and "conversation.item.truncate" in error["message"]
+            assert error["code"] == "response_cancel_not_active" or truncate, error
     logger.remove(sink)
     assert not [w for w in warnings_logged if "parse" in w.lower()], warnings_logged
 
