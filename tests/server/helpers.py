@@ -136,10 +136,16 @@ def _inworld_as_ga(event: Mapping[str, Any]) -> dict[str, Any]:
         session = dict(event["session"])
         assert isinstance(session.pop("providerData", {}), dict)
         assert isinstance(session.pop("temperature", 0.0), (int, float))
-        output = dict((session.get("audio") or {}).get("output") or {})
-        if "model" in output:
-            assert isinstance(output.pop("model"), str)
-            session["audio"] = {**session["audio"], "output": output}
+        audio = {k: dict(v) for k, v in (session.get("audio") or {}).items()}
+        if "model" in audio.get("output", {}):
+            assert isinstance(audio["output"].pop("model"), str)
+        for direction in audio.values():  # Inworld takes PCM at 8-48 kHz; GA 24 kHz only
+            fmt = direction.get("format") or {}
+            if fmt.get("type") == "audio/pcm":
+                assert fmt["rate"] in (8000, 16000, 24000, 32000, 44100, 48000), fmt
+                direction["format"] = {**fmt, "rate": 24000}
+        if audio:
+            session["audio"] = audio
         return {**event, "session": session}
     return dict(event)
 

@@ -35,6 +35,7 @@ from realtime_llm.server.dialects import (
     XAIServerDialect,
     get_server_dialect,
 )
+from realtime_llm.server.engine import tone_synthesize
 from realtime_llm.transport.connection import RealtimeConnection
 
 from .conftest import MakeServer
@@ -550,9 +551,10 @@ async def test_xai_pings_after_session_created_and_then_now_and_then(
 ) -> None:
     server = await make_server(dialect=XAIServerDialect(ping_interval_s=0.05))
     async with peer(server) as client:
-        # After session.created: xAI's conversation.created, then its first ping.
+        # As recorded: conversation.created, then a ping with a timestamp.
         assert (await client.recv())["type"] == "conversation.created"
-        assert (await client.recv())["type"] == "ping"
+        ping = await client.recv()
+        assert ping["type"] == "ping" and isinstance(ping["timestamp"], int)
         await asyncio.sleep(0.3)
         pings = [e for e in await client.quiet(0.05) if e["type"] == "ping"]
         assert len(pings) >= 3
@@ -632,7 +634,9 @@ async def test_inworld_pings_and_keeps_its_session_keys(make_server: MakeServer)
 async def test_azure_refuses_output_modalities_in_response_create(
     make_server: MakeServer,
 ) -> None:
-    server = await make_server(dialect="azure")
+    """As real Azure does (protocol notes; pipecat-ai/pipecat#4106, where pipecat's own
+    Azure service sends them and fails): our client's Azure dialect leaves them out."""
+    server = await make_server(ScriptedEngine([Turn(None, "In text.")]), dialect="azure")
     async with peer(server) as client:
         error = await client.error_for(
             {"type": "response.create", "response": {"output_modalities": ["text"]}}
@@ -645,6 +649,8 @@ async def test_azure_refuses_output_modalities_in_response_create(
         assert "response.created" not in client.types()
         events = await text_turn(client, "hi", instructions="Be brief.")
         assert events[-1]["response"]["status"] == "completed"
+        part = next(e for e in events if e["type"] == "response.content_part.added")
+        assert part["content"] == part["part"]  # Azure repeats the part as ``content``
     assert client_dialect(server).capabilities.response_create_takes_modalities is False
 
 
@@ -760,3 +766,45 @@ async def test_serve_speaks_the_dialect_it_is_given() -> None:
         process.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(process.wait(), 15)
     assert code == 0
+
+
+@pytest.mark.parametrize("name", ["xai", "inworld"])
+async def test_pcm_at_16_khz_both_ways_where_the_dialect_allows_it(
+    make_server: MakeServer, name: str
+) -> None:
+    server = await make_server(ScriptedEngine([Turn("hello", "Hi.")]), dialect=name)
+    async with peer(server) as client:
+        pcm16k = {"type": "audio/pcm", "rate": 16000}
+        audio = {"input": {"format": pcm16k}, "output": {"format": pcm16k}}
+        session: Event = {"audio": audio, "turn_detection": {"type": "server_vad"}}
+        if name == "inworld":
+            session = {"type": "realtime", "audio": {**audio, "input": {**audio["input"]}}}
+            session["audio"]["input"]["turn_detection"] = {"type": "server_vad"}
+        await client.send_json({"type": "session.update", "session": session})
+        echo = (await client.wait_for("session.updated"))["session"]
+        assert echo["audio"]["input"]["format"] == echo["audio"]["output"]["format"] == pcm16k
+        # 16 kHz in: these samples (a tone, then silence) last 0.4 s + 0.7 s at 16 kHz.
+        await client.send_json(
+            {"type": "input_audio_buffer.append", "audio": b64(tone(267) + silence(467))}
+        )
+        await client.wait_for("response.done")
+        stopped = next(e for e in client.events if e["type"] == "input_audio_buffer.speech_stopped")
+        # The tone ends at 400 ms, plus 500 ms of silence (read as 24 kHz: 267 + 500).
+        assert 850 <= stopped["audio_end_ms"] <= 950
+        # 16 kHz out: two thirds of the 24 kHz samples.
+        out = b"".join(
+            base64.b64decode(e["delta"])
+            for e in client.events
+            if e["type"] == "response.output_audio.delta"
+        )
+        assert out and len(out) == pytest.approx(len(tone_synthesize("Hi.")) * 2 / 3, rel=0.02)
+
+
+async def test_ga_takes_24_khz_pcm_only(make_server: MakeServer) -> None:
+    server = await make_server(dialect="ga")
+    async with peer(server) as client:
+        audio = {"input": {"format": {"type": "audio/pcm", "rate": 16000}}}
+        error = await client.error_for(
+            {"type": "session.update", "session": {"type": "realtime", "audio": audio}}
+        )
+        assert error["param"] == "session.audio.input.format.rate"

@@ -47,8 +47,9 @@ async def test_openai_sdk_ga_client_text_tool_and_cancel(make_server: Any) -> No
     base = server.url.split("/v1/realtime")[0] + "/v1"
     client = AsyncOpenAI(api_key="sk-test", websocket_base_url=base)
     async with client.realtime.connect(model="gpt-realtime") as connection:
+        # Explicit nulls, as widely used clients send them: "not given", as on the real API.
         await connection.session.update(
-            session={"type": "realtime", "tools": [TOOL], "instructions": "Be brief."}
+            session={"type": "realtime", "tools": [TOOL], "instructions": None}
         )
         await _until(connection, "session.updated")
 
@@ -60,7 +61,7 @@ async def test_openai_sdk_ga_client_text_tool_and_cancel(make_server: Any) -> No
                 "content": [{"type": "input_text", "text": "Hello?"}],
             }
         )
-        await connection.response.create()
+        await connection.response.create(response={"instructions": None})
         events = await _until(connection, "response.done")
         audio = b"".join(
             base64.b64decode(e.delta) for e in events if e.type == "response.output_audio.delta"

@@ -221,7 +221,7 @@ SESSION_FIELDS: dict[str, Check] = {
     "prompt": Nullable(MapOf(Anything())),
     "include": Nullable(ListOf(Enum("item.input_audio_transcription.logprobs"))),
     "parallel_tool_calls": Bool(),
-    "reasoning": Nullable(Obj({"effort": Enum("minimal", "low", "medium", "high", "xhigh")})),
+    "reasoning": Obj({"effort": Enum("minimal", "low", "medium", "high", "xhigh")}),
 }
 """The GA session's keys and their checks (dialects derive their own shapes from these)."""
 

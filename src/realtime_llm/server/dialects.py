@@ -17,8 +17,8 @@ ga            ``/v1/realtime?model=M``; Bearer (or ``api-key``);     nothing (Op
 openai_beta   same path; ``OpenAI-Beta: realtime=v1`` required;      flat session; beta event
               Bearer                                                 names; ``text``/``audio``
                                                                      parts; no image input
-azure         ``/openai/v1/realtime?model=DEPLOYMENT``; ``api-key``  refuses ``output_modalities``
-              or Bearer; ``api-version`` gives 401                   in ``response.create``
+azure         ``/openai/v1/realtime?model=DEPLOYMENT``; ``api-key``  ``content`` beside ``part`` in
+              or Bearer; ``api-version`` gives 401                   ``response.content_part.*``
 xai           ``/v1/realtime?model=M``; Bearer                       ``voice``/``turn_detection``
                                                                      at the session top; ``ping``;
                                                                      cumulative transcripts;
@@ -787,6 +787,8 @@ class AzureServerDialect(ServerDialect):
             "regional API endpoint for your resource.",
         }
     }
+    # Real Azure refuses ``output_modalities`` in ``response.create`` (the protocol notes;
+    # pipecat-ai/pipecat#4106: pipecat's AzureRealtimeLLMService sends it and fails there).
     refused_response_params = frozenset({"output_modalities"})
     part_copies: ClassVar[Mapping[str, str]] = {
         "response.content_part.added": "content",
@@ -1077,7 +1079,11 @@ class DialectEdge:
         return event
 
     def _rates_in(self, session: dict[str, Any]) -> dict[str, Any]:
-        """Take the PCM rates this dialect allows out of a GA session (the core keeps 24 kHz)."""
+        """Take the PCM rates this dialect allows out of a session (the core keeps 24 kHz).
+
+        Both the GA session and the dialects' shapes keep formats in ``audio.input`` and
+        ``audio.output``.
+        """
         if self.dialect.pcm_rates == {SAMPLE_RATE}:
             return session
         pending: dict[str, int] = {}
