@@ -27,7 +27,6 @@ import logging
 import secrets
 import time
 from collections.abc import Coroutine, Iterable, Mapping, MutableMapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -35,6 +34,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ._serving import LoopbackServing
 from ._wire import IdGenerator
 from .dialects import DialectEdge, ServerDialect, get_server_dialect
 from .engine import Engine, HearsDeclaredTools
@@ -223,7 +223,7 @@ def _server_error(message: str) -> Event:
     }
 
 
-class LocalRealtimeServer:
+class LocalRealtimeServer(LoopbackServing):
     """A local OpenAI Realtime server over WebSocket, in the GA dialect or another.
 
     ::
@@ -280,15 +280,12 @@ class LocalRealtimeServer:
         """Every server event sent (or being sent when a client left), in order."""
         self._api_key = api_key
         self._requested_port = port
-        self._server: Server | None = None
         self._connections: set[_Connection] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> LocalRealtimeServer:
-        if self._server is not None:
-            return self
-        self._server = await serve(
+    async def _serve(self) -> Server:
+        return await serve(
             self._handle,
             self.host,
             self._requested_port,
@@ -297,31 +294,6 @@ class LocalRealtimeServer:
             compression=None,
             logger=_RedactingLogger(logging.getLogger("realtime_llm.server.websockets")),
         )
-        return self
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> LocalRealtimeServer:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the server is not started")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
 
     @property
     def url(self) -> str:

@@ -32,7 +32,6 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,6 +42,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.http11 import Request, Response
 
 from ._redacting_log import SAFE_QUERY_KEYS, SECRET_HEADERS, RedactingLogger
+from ._serving import LoopbackServing
 from .cassette import Cassette, Direction, redact, truncate_audio
 
 __all__ = ["RecordingProxy", "credentials_in"]
@@ -108,7 +108,7 @@ def upstream_url(upstream: str, request_path: str) -> str:
     )
 
 
-class RecordingProxy:
+class RecordingProxy(LoopbackServing):
     """Forwards clients on ``host:port`` to ``upstream`` and records each session to ``out``."""
 
     def __init__(
@@ -137,46 +137,20 @@ class RecordingProxy:
         )
         self._open_timeout = open_timeout
         self._requested_port = port
-        self._server: Server | None = None
         self._upstreams: dict[ServerConnection, tuple[ClientConnection, set[str]]] = {}
         self._connections = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> RecordingProxy:
-        if self._server is None:
-            self._server = await serve(
-                self._handle,
-                self.host,
-                self._requested_port,
-                process_request=self._open_upstream,
-                compression=None,
-                max_size=None,
-                logger=self._ws_logger,
-            )
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> RecordingProxy:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the proxy is not started")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
+    async def _serve(self) -> Server:
+        return await serve(
+            self._handle,
+            self.host,
+            self._requested_port,
+            process_request=self._open_upstream,
+            compression=None,
+            max_size=None,
+            logger=self._ws_logger,
+        )
 
     @property
     def url(self) -> str:

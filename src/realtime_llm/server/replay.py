@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -30,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ._redacting_log import RedactingLogger
 from ._replay import ANSWERS, MISMATCH_CODE, Divergence, ReplaySession
+from ._serving import LoopbackServing
 from .cassette import Cassette
 
 __all__ = ["ANSWERS", "MISMATCH_CODE", "CassetteServer", "Divergence", "ReplaySession"]
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 Event = dict[str, Any]
 
 
-class CassetteServer:
+class CassetteServer(LoopbackServing):
     """Serves the server side of ``cassette`` (a :class:`Cassette` or a path to one).
 
     ``path`` is what :attr:`url` shows (the server answers on every path). ``port=0`` picks
@@ -62,43 +62,17 @@ class CassetteServer:
         self.sent: list[Event] = []
         self.divergences: list[Divergence] = []
         self._requested_port = port
-        self._server: Server | None = None
         self._sessions: list[ReplaySession] = []
 
-    async def start(self) -> CassetteServer:
-        if self._server is None:
-            self._server = await serve(
-                self._handle,
-                self.host,
-                self._requested_port,
-                compression=None,
-                max_size=None,
-                logger=RedactingLogger(logging.getLogger("realtime_llm.server.replay.websockets")),
-            )
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> CassetteServer:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the server is not started")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
+    async def _serve(self) -> Server:
+        return await serve(
+            self._handle,
+            self.host,
+            self._requested_port,
+            compression=None,
+            max_size=None,
+            logger=RedactingLogger(logging.getLogger("realtime_llm.server.replay.websockets")),
+        )
 
     @property
     def url(self) -> str:
