@@ -9,7 +9,7 @@ every server event sent (:attr:`sent`), across connections, in order.
 
 The server speaks one dialect of the protocol family (``dialect="ga"`` by default; see
 :mod:`.dialects`): the core always speaks GA, and a per-connection
-:class:`~.dialects.DialectEdge` translates client events on the way in and server events
+:class:`~._edge.DialectEdge` translates client events on the way in and server events
 on the way out, so :attr:`~LocalRealtimeServer.received` and :attr:`~LocalRealtimeServer.sent`
 hold what was on the wire. The dialect also decides the handshake: path, required or
 refused headers and query keys, and where the key goes. Any key is accepted unless
@@ -34,9 +34,10 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ._edge import DialectEdge
 from ._serving import LoopbackServing
 from ._wire import IdGenerator
-from .dialects import DialectEdge, ServerDialect, get_server_dialect
+from .dialects import ServerDialect, get_server_dialect
 from .engine import Engine, HearsDeclaredTools
 from .rules import RuleEngine
 from .session import (
