@@ -119,6 +119,8 @@ class RealtimeClient:
         self._release_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._retrievals: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
+        self._replay_due: bool | None = None
+        """A replay waits for the new session's ``session.updated``; True: ask for a reply."""
 
     def __str__(self) -> str:
         return self._name
@@ -147,6 +149,8 @@ class RealtimeClient:
                 if output.error_class in (ErrorClass.TRANSIENT, ErrorClass.SESSION_END):
                     code = f" ({output.code})" if output.code else ""
                     self._spawn(self._drop_and_reconnect(f"server error{code}"), "reconnect")
+            elif kind is out.SessionReady and self._replay_due is not None:
+                await self._replay_now()
             elif kind is out.UserSpeechStarted:
                 self.user_speaking = True
             elif kind is out.UserSpeechStopped:
@@ -238,6 +242,7 @@ class RealtimeClient:
     async def close(self) -> None:
         """Close the connection and stop every task; pending retrievals fail."""
         self._closing = True
+        self._replay_due = None
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -337,13 +342,21 @@ class RealtimeClient:
             except ConnectionFailed as exc:
                 logger.warning(f"{self}: reconnect attempt {attempt} failed: {exc}")
                 continue
-            replay = self._replay(self.session) if self._replay is not None else []
-            if reply_wanted:
-                replay.extend(self.session.request_response())
-            await self.act(replay)
-            logger.info(f"{self}: reconnected after {attempt} attempt(s); conversation replayed")
+            logger.info(f"{self}: reconnected after {attempt} attempt(s); replaying when ready")
+            self._replay_due = reply_wanted
+            if self.session.ready:
+                await self._replay_now()
             return
         await self._on_output(ClientFailed("the realtime connection could not be re-established"))
+
+    async def _replay_now(self) -> None:
+        """The conversation into the new session: after its ``session.update`` took effect,
+        so the items are read under the session's configuration, never before it."""
+        reply_wanted, self._replay_due = bool(self._replay_due), None
+        replay = self._replay(self.session) if self._replay is not None else []
+        if reply_wanted:
+            replay.extend(self.session.request_response())
+        await self.act(replay)
 
     async def _drop_and_reconnect(
         self, detail: str, error_class: ErrorClass = ErrorClass.TRANSIENT
