@@ -16,6 +16,7 @@ from realtime_llm.client import ClientFailed, ClientOutput, RealtimeClient
 from realtime_llm.dialects import LocalDialect
 from realtime_llm.errors import ErrorClass, FatalConnectionError
 from realtime_llm.protocol import outputs as out
+from realtime_llm.protocol.response import REQUEST_TAG
 from realtime_llm.protocol.session import RealtimeSession
 from realtime_llm.transport import MemoryServer
 from realtime_llm.transport.reconnect import ReconnectPolicy
@@ -25,11 +26,14 @@ _FAST = ReconnectPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:
-    """Let the loop run until ``condition`` holds (bounded, so a bug fails, never hangs)."""
-    for _ in range(2000):
+    """Let the loop run until ``condition`` holds (bounded, so a bug fails, never hangs).
+
+    A wait, not a timed assertion: it only bounds how long a test may hang.
+    """
+    for _ in range(5000):
         if condition():
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
     raise AssertionError(f"never happened: {what}")
 
 
@@ -102,7 +106,7 @@ async def test_a_reply_cut_by_the_drop_is_closed_and_asked_for_again() -> None:
     await client.act(client.session.request_response())
     tag = server.latest.sent_of("response.create")[0]["event_id"]
     server.latest.push(
-        {"type": "response.created", "response": {"id": "r1", "metadata": {"rl_tag": tag}}}
+        {"type": "response.created", "response": {"id": "r1", "metadata": {REQUEST_TAG: tag}}}
     )
     await until(lambda: out.ResponseStarted("r1") in seen, "the reply started")
     server.latest.close_from_server(None)

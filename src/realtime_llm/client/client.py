@@ -119,6 +119,9 @@ class RealtimeClient:
         self._release_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._retrievals: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
+        self._standby: _Standby | None = None
+        """The next session, opened and configured before the limit (make-before-break)."""
+        self._output_bytes_per_ms: float | None = None
         self._replay_due: bool | None = None
         """A replay waits for the new session's ``session.updated``; True: ask for a reply."""
 
@@ -158,6 +161,11 @@ class RealtimeClient:
             elif kind is out.RetrieveFinished:
                 assert isinstance(output, out.RetrieveFinished)
                 self._retrieve_finished(output)
+
+    def set_output_format(self, bytes_per_ms: float) -> None:
+        """The output audio's wire rate, for the playout model of every session."""
+        self._output_bytes_per_ms = bytes_per_ms
+        self.session.playback.set_format(bytes_per_ms)
 
     async def send_audio(self, audio_b64: str) -> None:
         """Input audio: sent now, or held by the core until a session is ready."""
@@ -250,6 +258,9 @@ class RealtimeClient:
         transport, self._transport = self._transport, None
         if transport is not None:
             await transport.close()
+        standby, self._standby = self._standby, None
+        if standby is not None:
+            await standby.transport.close()
         for task in list(self._tasks):
             if task is not current:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -264,13 +275,17 @@ class RealtimeClient:
 
     # -- receiving -----------------------------------------------------------------------
 
-    async def _receive(self, transport: Transport) -> None:
-        session = self.session
+    async def _receive(self, transport: Transport, standby: _Standby | None = None) -> None:
+        session = standby.session if standby is not None else self.session
         receive = session.receive
         clock = time.monotonic
         async for event in transport.events():
             try:
-                await self.act(receive(event, clock()))
+                outputs = receive(event, clock())
+                if session is self.session:
+                    await self.act(outputs)
+                elif standby is not None:
+                    await standby.act(outputs)
             except Exception as exc:  # one bad event must not end the conversation
                 logger.exception(f"{self}: error while handling {type(event).__name__}")
                 await self._on_output(
@@ -280,10 +295,22 @@ class RealtimeClient:
                 )
             if session.holding_response_end:
                 self._schedule_transcript_release()
+        if self._standby is standby and standby is not None:
+            logger.warning(f"{self}: the next session closed before the switch to it")
+            self._standby = None
         if self._transport is transport and not self._closing:
-            self._transport = None
             code, reason = transport.close_code, transport.close_reason
-            await self._connection_lost(classify_close_code(code, reason), f"{code} {reason}")
+            error_class = classify_close_code(code, reason)
+            next_session = self._standby
+            if next_session is not None and next_session.session.ready:
+                # The old session ended before a quiet moment: the next one is ready.
+                await self._switch_to(next_session)
+                return
+            if next_session is not None:  # not ready yet: a fresh reconnect replaces it
+                self._standby = None
+                await next_session.transport.close()
+            self._transport = None
+            await self._connection_lost(error_class, f"{code} {reason}")
 
     async def _send(self, o: out.Send) -> None:
         transport = self._transport
@@ -381,13 +408,73 @@ class RealtimeClient:
             )
 
     async def _renew_before_limit(self, after_s: float, margin_s: float) -> None:
+        """Make-before-break: open the next session while this one plays, switch at a silence.
+
+        At ``limit - margin`` the next connection is opened and configured beside the
+        current one (two sockets, only until the switch). The switch comes at the first
+        quiet moment (no reply on its way or playing, the user not talking); after
+        ``margin / 2`` without one, at the end of the current reply (the audio already
+        received plays on). Input audio goes to the current session until the switch and
+        to the next one after it: never to both. If the next session cannot be opened,
+        the current one runs on and its end is handled as a lost connection.
+        """
         await asyncio.sleep(after_s)
         deadline = time.monotonic() + margin_s / 2
-        while not self.quiet and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        standby = await self._open_standby()
+        if standby is None:
+            return
+        while not (standby.session.ready and self._may_switch(time.monotonic() >= deadline)):
+            if self._standby is not standby or self._closing:
+                return  # the next session went, or the current one ended and took it
+            await asyncio.sleep(0.05)
         logger.info(f"{self}: renewing the realtime session before its time limit")
         self._renewal_task = None  # this task is about to be replaced, not cancelled
-        await self._drop_and_reconnect("session renewal", ErrorClass.SESSION_END)
+        await self._switch_to(standby)
+
+    def _may_switch(self, past_deadline: bool) -> bool:
+        session = self.session
+        if past_deadline:
+            return not (session.response_active or session.response_owed)
+        return self.quiet and not session.response_owed
+
+    async def _open_standby(self) -> _Standby | None:
+        model = self.model
+        transport = self._factory(self.dialect, model)
+        session = RealtimeSession(self.dialect.capabilities, classify=self.dialect.classify_error)
+        if self._output_bytes_per_ms is not None:
+            session.playback.set_format(self._output_bytes_per_ms)
+        try:
+            with self._tracer.session_setup(model=model, url=transport.safe_url):
+                secret = await self._token_provider() if self._token_provider else self._api_key
+                if secret:
+                    self._tracer.add_secret(secret)
+                await transport.connect(secret)
+        except ConnectionFailed as exc:
+            logger.warning(f"{self}: cannot open the next session yet: {exc}")
+            return None
+        standby = _Standby(transport, session, str(self))
+        self._standby = standby
+        if self._session_config is not None:
+            await standby.act(session.configure(self._session_config()))
+        if self.dialect.configure_on == "connect":
+            await standby.act(session.server_ready_for_configuration())
+        self._spawn(self._receive(transport, standby), "receive-next")
+        return standby
+
+    async def _switch_to(self, standby: _Standby) -> None:
+        """Make the next session current, replay into it, and close the old one."""
+        old_transport, old_session = self._transport, self.session
+        closing, reply_wanted = old_session.connection_lost()
+        await self.act(closing)
+        self._fail_retrievals("the realtime session was renewed")
+        self._standby = None
+        self.session, self._transport = standby.session, standby.transport
+        self.user_speaking = False
+        self._replay_due = reply_wanted
+        await self._replay_now()
+        if old_transport is not None:
+            await old_transport.close()
+        self._schedule_renewal()
 
     @property
     def quiet(self) -> bool:
@@ -410,3 +497,20 @@ class RealtimeClient:
 
     async def _enqueue(self, output: ClientOutput) -> None:
         self._output_queue().put_nowait(output)
+
+
+class _Standby:
+    """The next session while it is prepared: its client events go to its own transport,
+    and its happenings (the handshake) are not the owner's business until the switch."""
+
+    def __init__(self, transport: Transport, session: RealtimeSession, name: str) -> None:
+        self.transport = transport
+        self.session = session
+        self._name = name
+
+    async def act(self, outputs: list[out.Output]) -> None:
+        for output in outputs:
+            if isinstance(output, out.Send):
+                await self.transport.send(output.event)
+            elif isinstance(output, out.ErrorReported):
+                logger.warning(f"{self._name}: the next session reported: {output.message}")

@@ -536,7 +536,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         self._decoder.audio_format = output_format.get("type", "audio/pcm")
         self._output_rate = props.output_sample_rate
         wire_bytes_per_ms = self._output_rate * self._decoder.wire_bytes_per_sample / 1000
-        self._session.playback.set_format(wire_bytes_per_ms)
+        self._client.set_output_format(wire_bytes_per_ms)
 
     def _session_wire(self) -> dict[str, Any]:
         """The session object to send: settings, then instructions and tools on top."""
