@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from realtime_llm.client import ClientFailed, ClientOutput, RealtimeClient
+from realtime_llm.client import ClientFailed, ClientOutput, EventHandlingFailed, RealtimeClient
 from realtime_llm.dialects import LocalDialect
 from realtime_llm.errors import ErrorClass, FatalConnectionError
 from realtime_llm.protocol import outputs as out
@@ -181,3 +181,23 @@ async def test_outputs_iterator_without_a_handler() -> None:
     async with client:
         stream = client.outputs()
         assert await anext(stream) == out.SessionReady()
+
+
+async def test_an_event_that_breaks_while_handled_is_reported_and_the_session_goes_on() -> None:
+    server = MemoryServer()
+    seen: list[ClientOutput] = []
+    client = make_client(server, seen)
+    await client.connect()
+    await until(lambda: client.session.ready, "ready")
+    await client.act(client.session.request_response())
+    tag = server.latest.sent_of("response.create")[0]["event_id"]
+    created = {"id": "r1", "metadata": {REQUEST_TAG: tag}}
+    server.latest.push({"type": "response.created", "response": created})
+    bad = {"response_id": "r1", "item_id": "a1", "output_index": 0, "content_index": 0}
+    server.latest.push({"type": "response.output_audio.delta", **bad, "delta": 5})
+    server.latest.push({"type": "response.output_audio.delta", **bad, "delta": "AAAA"})
+    await until(lambda: out.AudioChunk("a1", "AAAA") in seen, "the next event handled")
+    failures = [o for o in seen if isinstance(o, EventHandlingFailed)]
+    assert len(failures) == 1 and failures[0].message.startswith("error handling a server event")
+    assert len(server.connections) == 1
+    await client.close()

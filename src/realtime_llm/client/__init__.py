@@ -4,6 +4,6 @@
 """
 
 from realtime_llm.client.client import ClientOutput, OutputHandler, RealtimeClient
-from realtime_llm.client.outputs import ClientFailed
+from realtime_llm.client.outputs import ClientFailed, EventHandlingFailed
 
-__all__ = ["ClientFailed", "ClientOutput", "OutputHandler", "RealtimeClient"]
+__all__ = ["ClientFailed", "ClientOutput", "EventHandlingFailed", "OutputHandler", "RealtimeClient"]

@@ -30,7 +30,7 @@ from typing import Any
 
 from loguru import logger
 
-from realtime_llm.client.outputs import ClientFailed
+from realtime_llm.client.outputs import ClientFailed, EventHandlingFailed
 from realtime_llm.dialects.base import Dialect
 from realtime_llm.errors import (
     ConnectionFailed,
@@ -48,7 +48,7 @@ from realtime_llm.transport.reconnect import ReconnectPolicy
 
 __all__ = ["ClientOutput", "OutputHandler", "RealtimeClient"]
 
-ClientOutput = out.Output | ClientFailed
+ClientOutput = out.Output | ClientFailed | EventHandlingFailed
 OutputHandler = Callable[[ClientOutput], Awaitable[None]]
 ReplaySource = Callable[[RealtimeSession], list[out.Output]]
 
@@ -289,9 +289,7 @@ class RealtimeClient:
             except Exception as exc:  # one bad event must not end the conversation
                 logger.exception(f"{self}: error while handling {type(event).__name__}")
                 await self._on_output(
-                    out.ErrorReported(
-                        f"error handling a server event: {exc!r}", None, ErrorClass.RECOVERABLE
-                    )
+                    EventHandlingFailed(f"error handling a server event: {exc!r}")
                 )
             if session.holding_response_end:
                 self._schedule_transcript_release()

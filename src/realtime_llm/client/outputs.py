@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from realtime_llm.errors import ErrorClass
 
-__all__ = ["ClientFailed"]
+__all__ = ["ClientFailed", "EventHandlingFailed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +25,14 @@ class ClientFailed:
 
     message: str
     error_class: ErrorClass = ErrorClass.FATAL
+
+
+@dataclass(frozen=True, slots=True)
+class EventHandlingFailed:
+    """A server event parsed but broke while being handled; it was skipped.
+
+    The session goes on (one odd event must not end the conversation); the traceback was
+    logged. ``message`` is ``"error handling a server event: EXCEPTION"``.
+    """
+
+    message: str

@@ -39,7 +39,7 @@ from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.text.base_text_aggregator import TextType
 from pipecat.utils.time import time_now_iso8601
 
-from realtime_llm.client import ClientFailed, ClientOutput
+from realtime_llm.client import ClientFailed, ClientOutput, EventHandlingFailed
 from realtime_llm.errors import ErrorClass
 from realtime_llm.pipecat.context import CANCELLED_OUTPUT, output_item
 from realtime_llm.protocol import outputs as out
@@ -313,6 +313,10 @@ class FrameOutputs:
         # A transient one also makes the client start a fresh session (it sees it too).
         await self._report_error(f"realtime server error{code}: {o.message}", o.error_class, o.code)
 
+    async def _event_handling_failed(self, o: EventHandlingFailed) -> None:
+        """One bad server event: a non-fatal ErrorFrame, and the session goes on."""
+        await self._report_error(o.message, ErrorClass.RECOVERABLE)
+
     async def _client_failed(self, o: ClientFailed) -> None:
         """The client has no session and gives up: one permanent ErrorFrame."""
         await self._report_error(o.message, o.error_class)
@@ -348,6 +352,7 @@ class FrameOutputs:
         out.ErrorReported: _error_reported,
         out.FeatureUnavailable: _feature_unavailable,
         ClientFailed: _client_failed,
+        EventHandlingFailed: _event_handling_failed,
     }
     """Core output type -> what the glue does with it."""
 
