@@ -112,3 +112,20 @@ async def test_the_switch_comes_at_a_quiet_moment_before_the_deadline() -> None:
     assert client.session.ready
     await client.close()
     assert not server.open_connections
+
+
+async def test_a_drop_while_the_next_session_is_not_ready_leaves_one_connection() -> None:
+    server = MemoryServer(auto_handshake=False)
+    client = RealtimeClient(
+        OneSecondSessions("ws://127.0.0.1:1/v1/realtime"),
+        "local",
+        connection_factory=server.factory,
+        session_config=lambda: {"type": "realtime"},
+    )
+    await client.connect()
+    await until(lambda: len(server.connections) == 2, "the next session opened")
+    server.connections[0].close_from_server(1011, "internal error")
+    await until(lambda: len(server.connections) == 3, "a fresh reconnect")
+    assert server.connections[1].closed_by_client, "the unready next session was closed"
+    assert [c for c in server.connections if c.open] == [server.connections[2]]
+    await client.close()

@@ -304,9 +304,6 @@ class RealtimeClient:
                 # The old session ended before a quiet moment: the next one is ready.
                 await self._switch_to(next_session)
                 return
-            if next_session is not None:  # not ready yet: a fresh reconnect replaces it
-                self._standby = None
-                await next_session.transport.close()
             self._transport = None
             await self._connection_lost(error_class, f"{code} {reason}")
 
@@ -345,6 +342,9 @@ class RealtimeClient:
 
     async def _connection_lost(self, error_class: ErrorClass, detail: str) -> None:
         """The server went away (or told us to go): reconnect and replay, or report."""
+        standby, self._standby = self._standby, None
+        if standby is not None:  # a next session not ready yet: a fresh reconnect replaces it
+            await standby.transport.close()
         closing, reply_wanted = self.session.connection_lost()
         await self.act(closing)
         self._fail_retrievals("the realtime connection was lost")
