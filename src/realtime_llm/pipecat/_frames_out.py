@@ -1,18 +1,17 @@
-"""Core outputs -> sends, frames, metrics and spans: the second table of the glue.
+"""Core outputs -> frames, metrics and spans: the output table of the glue.
 
-:class:`FrameOutputs` is the half of :class:`~realtime_llm.RealtimeLLMService` that acts on
-what the session core returns. Each output type has one small handler, listed in
-``_OUTPUT_ACTIONS``; ``_act`` runs a list of outputs through it in order. The state it
-reads is set up by the service's ``__init__``.
+:class:`FrameOutputs` is composed by :class:`~realtime_llm.RealtimeLLMService` (not a base
+class of it) and is the :class:`~realtime_llm.client.RealtimeClient`'s ``on_output``
+handler: the client sends the client events itself and hands every other output here.
+Each output type has one small handler, listed in ``_OUTPUT_ACTIONS``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -36,25 +35,20 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
-from pipecat.services.llm_service import LLMService
 from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.text.base_text_aggregator import TextType
 from pipecat.utils.time import time_now_iso8601
 
-from realtime_llm.dialects import Dialect
-from realtime_llm.errors import ErrorClass, RequestFailed
+from realtime_llm.client import ClientFailed, ClientOutput, EventHandlingFailed
+from realtime_llm.errors import ErrorClass
 from realtime_llm.observability.ledger import UsageReport
-from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import CANCELLED_OUTPUT, output_item
-from realtime_llm.pipecat.context_sync import ContextSync
-from realtime_llm.pipecat.media import AudioDecoder
-from realtime_llm.pipecat.settings import RealtimeLLMSettings
 from realtime_llm.pipecat.usage_metrics import cost_metrics, token_usage
 from realtime_llm.protocol import outputs as out
-from realtime_llm.protocol.session import RealtimeSession
 from realtime_llm.session_properties import SessionProperties
-from realtime_llm.tracing import SessionTracer
-from realtime_llm.transport import RealtimeConnection
+
+if TYPE_CHECKING:
+    from realtime_llm.pipecat.service import RealtimeLLMService
 
 __all__ = ["FrameOutputs"]
 
@@ -72,77 +66,68 @@ _CLASS_CATEGORIES = {
     ErrorClass.FATAL: ErrorCategory.CONNECTIVITY,
 }
 
-_TRANSCRIPT_WAIT_S = 2.0
-"""How long a finished reply waits for the user transcript that should precede it."""
 
+class FrameOutputs:
+    """Acts on the session core's outputs for one service (composed, not inherited).
 
-class FrameOutputs(LLMService[RealtimeLLMAdapter]):
-    """Acts on the session core's outputs. Not used on its own: see RealtimeLLMService."""
+    It holds the state that only the output side needs (the reply being played, where
+    late user turns go) and reaches the service for frames, metrics, the context and the
+    tracer: pipecat's ``push_frame`` and metrics belong to the processor, so they are
+    called on it.
+    """
 
-    _settings: RealtimeLLMSettings
-    _dialect: Dialect
-    _session: RealtimeSession
-    _connection: RealtimeConnection | None
-    _context: LLMContext | None
-    _context_sync: ContextSync
-    _tracer: SessionTracer
-    _output_rate: int
-    _decoder: AudioDecoder
-    _reply_has_text: bool
-    _awaiting_first_audio: bool
-    _current_response: str
-    _conversation_started: bool
-    _retrievals: dict[str, asyncio.Future[Mapping[str, Any]]]
-    _release_task: asyncio.Task[None] | None
-    _user_speaking: bool
-    _late_slots: dict[str, int]
+    def __init__(self, service: RealtimeLLMService) -> None:
+        self._llm = service
+        self._reply_has_text = False
+        self._awaiting_first_audio = False
+        self._current_response = ""
+        self._late_slots: dict[str, int] = {}
+        """Where in the context each overdue user turn goes (item id -> index)."""
+
+    def __str__(self) -> str:
+        return str(self._llm)
 
     @property
     def _props(self) -> SessionProperties:
-        props = self._settings.session_properties
-        assert isinstance(props, SessionProperties), "store settings always have a session"
-        return props
+        return self._llm._props
+
+    async def handle(self, output: ClientOutput) -> None:
+        """The client's ``on_output``: one output through the table."""
+        await self._OUTPUT_ACTIONS[type(output)](self, output)
 
     async def _act(self, outputs: list[out.Output]) -> None:
-        actions = self._OUTPUT_ACTIONS
-        for output in outputs:
-            await actions[type(output)](self, output)
-        self._tracer.settle()  # a turn whose reply ended with no tool call after it ends
-
-    async def _send(self, o: out.Send) -> None:
-        connection = self._connection
-        if connection is None or not await connection.send(o.event):
-            logger.debug(f"{self}: not connected; {o.event.get('type')} not sent")
+        await self._llm._client.act(outputs)
+        self._llm._tracer.settle()  # a turn whose reply ended with no tool call after it ends
 
     async def _session_ready(self, o: out.SessionReady) -> None:
         logger.debug(f"{self}: session ready")
-        self._tracer.session_ready()
+        self._llm._tracer.session_ready()
 
     async def _response_started(self, o: out.ResponseStarted) -> None:
         self._reply_has_text = False
         self._awaiting_first_audio = True
         self._current_response = o.response_id
-        self._conversation_started = True
+        self._llm._conversation_started = True
         props = self._props
-        self._tracer.response_started(
+        self._llm._tracer.response_started(
             o.response_id,
-            model=str(self._settings.model),
+            model=str(self._llm._settings.model),
             voice=props.voice or "",
             modalities=list(props.output_modalities or ["audio"]),
             now=time.monotonic(),
         )
-        await self.push_frame(LLMFullResponseStartFrame())
+        await self._llm.push_frame(LLMFullResponseStartFrame())
 
     async def _response_ended(self, o: out.ResponseEnded) -> None:
-        if o.overdue_transcripts and self._context is not None:
+        if o.overdue_transcripts and self._llm._context is not None:
             # These user turns come before this reply: remember where it starts.
-            slot = len(self._context.get_messages())
+            slot = len(self._llm._context.get_messages())
             for item_id in o.overdue_transcripts:
                 self._late_slots.setdefault(item_id, slot)
         if self._reply_has_text:
-            self._context_sync.server_replied()
+            self._llm._context_sync.server_replied()
             self._reply_has_text = False
-        report = self._tracer.response_finished(
+        report = self._llm._tracer.response_finished(
             o.response_id,
             status=o.status,
             usage=o.usage,
@@ -152,90 +137,91 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         )
         if report is not None:
             await self._report_usage(report)
-        await self.stop_processing_metrics()
-        await self.push_frame(LLMFullResponseEndFrame())
+        await self._llm.stop_processing_metrics()
+        await self._llm.push_frame(LLMFullResponseEndFrame())
         if o.status == "failed":
-            await self.push_error(f"the realtime response failed: {o.error_message or o.reason}")
+            await self._llm.push_error(
+                f"the realtime response failed: {o.error_message or o.reason}"
+            )
 
     async def _response_usage(self, o: out.ResponseUsage) -> None:
-        report = self._tracer.response_usage(o.response_id, o.usage)
+        report = self._llm._tracer.response_usage(o.response_id, o.usage)
         if report is not None:
             await self._report_usage(report)
 
     async def _report_usage(self, report: UsageReport) -> None:
         """Token usage and cost of a response: metrics frames, then ``on_usage``."""
-        await self.start_llm_usage_metrics(token_usage(report.usage))
-        if self.usage_metrics_enabled and self.can_generate_metrics():
-            await self.push_frame(MetricsFrame(data=[cost_metrics(self.name, report)]))
-        await self._call_event_handler("on_usage", report)
+        llm = self._llm
+        await llm.start_llm_usage_metrics(token_usage(report.usage))
+        if llm.usage_metrics_enabled and llm.can_generate_metrics():
+            await llm.push_frame(MetricsFrame(data=[cost_metrics(llm.name, report)]))
+        await llm._call_event_handler("on_usage", report)
 
     async def _audio_started(self, o: out.AudioStarted) -> None:
-        await self.push_frame(TTSStartedFrame())
+        await self._llm.push_frame(TTSStartedFrame())
 
     async def _audio_chunk(self, o: out.AudioChunk) -> None:
         if self._awaiting_first_audio:
             self._awaiting_first_audio = False
-            await self.stop_ttfb_metrics()
-            self._tracer.response_first_audio(self._current_response, time.monotonic())
-        await self.push_frame(
-            TTSAudioRawFrame(self._decoder.decode(o.audio_b64), self._output_rate, 1)
+            await self._llm.stop_ttfb_metrics()
+            self._llm._tracer.response_first_audio(self._current_response, time.monotonic())
+        await self._llm.push_frame(
+            TTSAudioRawFrame(self._llm._decoder.decode(o.audio_b64), self._llm._output_rate, 1)
         )
 
     async def _audio_stopped(self, o: out.AudioStopped) -> None:
-        await self.push_frame(TTSStoppedFrame())
+        await self._llm.push_frame(TTSStoppedFrame())
 
     async def _assistant_transcript(self, o: out.AssistantTranscript) -> None:
         self._reply_has_text = True
         llm_text = LLMTextFrame(o.text)
         llm_text.append_to_context = False  # the TTSTextFrame below carries it into context
-        await self.push_frame(llm_text)
+        await self._llm.push_frame(llm_text)
         tts_text = TTSTextFrame(o.text, text_type=TextType.WORD)
         tts_text.includes_inter_frame_spaces = True  # the server's deltas carry their spaces
-        await self.push_frame(tts_text)
+        await self._llm.push_frame(tts_text)
 
     async def _assistant_text(self, o: out.AssistantText) -> None:
         if self._awaiting_first_audio:
             self._awaiting_first_audio = False
-            await self.stop_ttfb_metrics()
+            await self._llm.stop_ttfb_metrics()
         self._reply_has_text = True
-        await self.push_frame(LLMTextFrame(o.text))
+        await self._llm.push_frame(LLMTextFrame(o.text))
 
     async def _user_speech_started(self, o: out.UserSpeechStarted) -> None:
-        self._user_speaking = True
-        self._tracer.user_speech_started(time.monotonic())
-        await self.broadcast_frame(UserStartedSpeakingFrame)
-        await self.broadcast_interruption()  # type: ignore[no-untyped-call]
+        self._llm._tracer.user_speech_started(time.monotonic())
+        await self._llm.broadcast_frame(UserStartedSpeakingFrame)
+        await self._llm.broadcast_interruption()  # type: ignore[no-untyped-call]
         # broadcast_interruption() hands the InterruptionFrame to the neighbours only: it
         # never passes through this service's own process_frame, where LLMService cancels
         # the function calls registered with cancel_on_interruption=True. Do that part here,
         # so a barge-in heard by server VAD cancels them as a queued InterruptionFrame does.
-        await self._handle_interruptions(InterruptionFrame())  # type: ignore[no-untyped-call]
+        await self._llm._handle_interruptions(InterruptionFrame())  # type: ignore[no-untyped-call]
 
     async def _user_speech_stopped(self, o: out.UserSpeechStopped) -> None:
-        self._user_speaking = False
         await self._start_turn_metrics()
-        await self.broadcast_frame(UserStoppedSpeakingFrame)
+        await self._llm.broadcast_frame(UserStoppedSpeakingFrame)
 
     async def _start_turn_metrics(self) -> None:
-        self._tracer.reply_requested(time.monotonic())
-        await self.start_ttfb_metrics()
-        await self.start_processing_metrics()
+        self._llm._tracer.reply_requested(time.monotonic())
+        await self._llm.start_ttfb_metrics()
+        await self._llm.start_processing_metrics()
 
     async def _user_transcript_delta(self, o: out.UserTranscriptDelta) -> None:
         frame = InterimTranscriptionFrame(o.text, "", time_now_iso8601())
-        await self.push_frame(frame, FrameDirection.UPSTREAM)
+        await self._llm.push_frame(frame, FrameDirection.UPSTREAM)
 
     async def _user_transcript(self, o: out.UserTranscript) -> None:
-        self._conversation_started = True
-        self._tracer.user_transcription(o.item_id, o.text)
+        self._llm._conversation_started = True
+        self._llm._tracer.user_transcription(o.item_id, o.text)
         frame = TranscriptionFrame(o.text, "", time_now_iso8601(), finalized=True)
         if o.late and self._place_late_user_turn(o.item_id, o.text):
             # Not upstream: the user aggregator would merge it into the turn it is
             # gathering now. Downstream, observers still see what the user said.
-            await self.push_frame(frame, FrameDirection.DOWNSTREAM)
+            await self._llm.push_frame(frame, FrameDirection.DOWNSTREAM)
             return
-        self._context_sync.server_transcribed_user(o.text)
-        await self.push_frame(frame, FrameDirection.UPSTREAM)
+        self._llm._context_sync.server_transcribed_user(o.text)
+        await self._llm.push_frame(frame, FrameDirection.UPSTREAM)
 
     def _place_late_user_turn(self, item_id: str, text: str) -> bool:
         """Write a late user turn into the context before the reply it prompted.
@@ -245,7 +231,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         order they were spoken. Returns False when there is no such place (no context).
         """
         slot = self._late_slots.pop(item_id, None)
-        context = self._context
+        context = self._llm._context
         if context is None or slot is None:
             return False
         messages = list(context.get_messages())
@@ -255,28 +241,28 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         message: Any = {"role": "user", "content": text}
         messages.insert(index, message)
         context.set_messages(messages)
-        self._context_sync.mark_sent(message)  # the server has this turn: never send it
+        self._llm._context_sync.mark_sent(message)  # the server has this turn: never send it
         return True
 
     async def _tool_calls(self, o: out.ToolCallsRequested) -> None:
-        if self._context is None:
-            self._context = LLMContext()
+        if self._llm._context is None:
+            self._llm._context = LLMContext()
         calls = [
             FunctionCallFromLLM(
                 function_name=c.name,
                 tool_call_id=c.call_id,
                 arguments=c.arguments,
-                context=self._context,
+                context=self._llm._context,
             )
             for c in o.calls
         ]
         for c in o.calls:
-            self._tracer.tool_call_started(
+            self._llm._tracer.tool_call_started(
                 c.call_id, c.name, json.dumps(dict(c.arguments)), response_id=self._current_response
             )
-        await self.run_function_calls(calls)
+        await self._llm.run_function_calls(calls)
 
-    async def broadcast_frame(self, frame_cls: type[Frame], **kwargs: Any) -> None:
+    async def function_call_settled(self, frame_cls: type[Frame], kwargs: dict[str, Any]) -> None:
         """Settle a function call on the server the moment pipecat settles it.
 
         LLMService broadcasts ``FunctionCallResultFrame`` (a handler returned) and
@@ -294,7 +280,6 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
             await self._function_call_returned(**kwargs)
         elif frame_cls is FunctionCallCancelFrame:
             await self._function_call_cancelled(str(kwargs.get("tool_call_id")))
-        await super().broadcast_frame(frame_cls, **kwargs)
 
     async def _function_call_returned(
         self,
@@ -317,57 +302,56 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
             return
         # The same text pipecat writes into the context, so both paths agree.
         output = json.dumps(result, ensure_ascii=False) if result else "COMPLETED"
-        self._tracer.tool_call_finished(tool_call_id, error=error)
-        await self._act(self._session.create_items([output_item(tool_call_id, output)]))
+        self._llm._tracer.tool_call_finished(tool_call_id, error=error)
+        await self._act(self._llm._session.create_items([output_item(tool_call_id, output)]))
 
     async def _function_call_cancelled(self, tool_call_id: str) -> None:
         """A cancelled call is answered "cancelled" now, not at the next context sync."""
-        self._tracer.tool_call_finished(tool_call_id, error="cancelled")
-        await self._act(self._session.create_items([output_item(tool_call_id, CANCELLED_OUTPUT)]))
+        self._llm._tracer.tool_call_finished(tool_call_id, error="cancelled")
+        await self._act(
+            self._llm._session.create_items([output_item(tool_call_id, CANCELLED_OUTPUT)])
+        )
 
     async def _item_created(self, o: out.ItemCreated) -> None:
-        await self._call_event_handler("on_conversation_item_created", o.item_id, o.item)
+        await self._llm._call_event_handler("on_conversation_item_created", o.item_id, o.item)
 
     async def _item_updated(self, o: out.ItemUpdated) -> None:
-        await self._call_event_handler("on_conversation_item_updated", o.item_id, o.item)
+        await self._llm._call_event_handler("on_conversation_item_updated", o.item_id, o.item)
 
     async def _retrieve_finished(self, o: out.RetrieveFinished) -> None:
-        future = self._retrievals.pop(o.item_id, None)
-        if future is None or future.done():
-            return
-        if o.item is not None:
-            future.set_result(o.item)
-        else:
-            future.set_exception(RequestFailed(f"retrieving {o.item_id} failed: {o.error}"))
+        """The client resolves the waiting ``retrieve_conversation_item()`` callers."""
 
     async def _feature_unavailable(self, o: out.FeatureUnavailable) -> None:
-        logger.warning(f"{self}: {self._dialect.name} has no {o.feature}; {o.consequence}")
+        logger.warning(f"{self}: {self._llm._dialect.name} has no {o.feature}; {o.consequence}")
 
     async def _error_reported(self, o: out.ErrorReported) -> None:
         code = f" ({o.code})" if o.code else ""
         if o.error_class is ErrorClass.BENIGN:
             logger.debug(f"{self}: benign server error{code}: {o.message}")
             return
+        # A transient one also makes the client start a fresh session (it sees it too).
         await self._report_error(f"realtime server error{code}: {o.message}", o.error_class, o.code)
-        if o.error_class in (ErrorClass.TRANSIENT, ErrorClass.SESSION_END):
-            await self._on_transient_server_error(f"server error{code}")
 
-    async def _on_transient_server_error(self, detail: str) -> None:
-        """The server had a problem on a live socket (the connection owner reconnects)."""
+    async def _event_handling_failed(self, o: EventHandlingFailed) -> None:
+        """One bad server event: a non-fatal ErrorFrame, and the session goes on."""
+        await self._report_error(o.message, ErrorClass.RECOVERABLE)
+
+    async def _client_failed(self, o: ClientFailed) -> None:
+        """The client has no session and gives up: one permanent ErrorFrame."""
+        await self._report_error(o.message, o.error_class)
 
     async def _report_error(
         self, message: str, error_class: ErrorClass, code: str | None = None
     ) -> None:
         """One ErrorFrame upstream; a fatal error also marks the service unusable."""
         category = _CATEGORIES.get(code or "") or _CLASS_CATEGORIES.get(error_class)
-        await self.push_error(
+        await self._llm.push_error(
             message,
             category=category,
             force_treat_as_permanent=error_class is ErrorClass.FATAL,
         )
 
     _OUTPUT_ACTIONS: ClassVar[dict[type, Callable[..., Awaitable[None]]]] = {
-        out.Send: _send,
         out.AudioChunk: _audio_chunk,
         out.AssistantTranscript: _assistant_transcript,
         out.AssistantText: _assistant_text,
@@ -387,19 +371,10 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         out.RetrieveFinished: _retrieve_finished,
         out.ErrorReported: _error_reported,
         out.FeatureUnavailable: _feature_unavailable,
+        ClientFailed: _client_failed,
+        EventHandlingFailed: _event_handling_failed,
     }
     """Core output type -> what the glue does with it."""
-
-    def _schedule_transcript_release(self) -> None:
-        """A held reply end waits at most a moment for its user transcript."""
-        if self._release_task is not None and not self._release_task.done():
-            return
-
-        async def release() -> None:
-            await asyncio.sleep(_TRANSCRIPT_WAIT_S)
-            await self._act(self._session.release_held_response())
-
-        self._release_task = self.create_task(release(), name="realtime-transcript-release")
 
 
 def _role(message: Any) -> str | None:

@@ -14,7 +14,6 @@ differences in :class:`~realtime_llm.dialects.Dialect`, the socket in
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Literal
@@ -23,6 +22,8 @@ from loguru import logger
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
+    CancelFrame,
+    EndFrame,
     Frame,
     InputAudioRawFrame,
     InputImageRawFrame,
@@ -36,17 +37,19 @@ from pipecat.frames.frames import (
     UserStoppedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor, FrameProcessorSetup
+from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.types import is_given
 
+from realtime_llm.client import RealtimeClient
 from realtime_llm.dialects import Dialect, get_dialect
 from realtime_llm.errors import (
     InvalidSettingsError,
     UnsupportedFeature,
 )
 from realtime_llm.observability.pricing import ModelPrice, PriceTable
-from realtime_llm.pipecat._connection_owner import ConnectionOwner
+from realtime_llm.pipecat._frames_out import FrameOutputs
 from realtime_llm.pipecat._legacy_args import legacy_settings
 from realtime_llm.pipecat._recorders import recorder_downstream
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
@@ -64,17 +67,15 @@ from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
 from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
-from realtime_llm.transport import RealtimeConnection
+from realtime_llm.transport.base import TransportFactory
 from realtime_llm.transport.reconnect import ReconnectPolicy
 
 __all__ = ["RealtimeLLMService"]
 
 VideoDetail = Literal["auto", "low", "high"]
-_TRANSCRIPT_WAIT_S = 2.0
-"""How long a finished reply waits for the user transcript that should precede it."""
 
 
-class RealtimeLLMService(ConnectionOwner):
+class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
     """A realtime speech-to-speech LLM (OpenAI Realtime protocol family) for pipecat.
 
     Put it where the LLM goes: ``transport.input() -> user aggregator -> this ->
@@ -107,6 +108,8 @@ class RealtimeLLMService(ConnectionOwner):
         reconnect_policy: when and how fast to reconnect after a lost connection (default:
             5 attempts with exponential backoff; ``ReconnectPolicy(max_attempts=0)``
             never reconnects).
+        connection_factory: ``(dialect, model) -> Transport`` for each new connection
+            (default: the WebSocket); a test seam, see ``realtime_llm.transport.memory``.
         forward_input_audio: pass input audio frames on downstream, for a recorder
             placed after the service (pipecat's ``AudioBufferProcessor`` after
             ``transport.output()``). None (the default) decides when the pipeline starts:
@@ -142,6 +145,7 @@ class RealtimeLLMService(ConnectionOwner):
         forward_input_audio: bool | None = None,
         token_provider: Callable[[], Awaitable[str]] | None = None,
         reconnect_policy: ReconnectPolicy | None = None,
+        connection_factory: TransportFactory | None = None,
         **kwargs: Any,
     ) -> None:
         self._dialect = get_dialect(dialect, base_url)
@@ -149,7 +153,6 @@ class RealtimeLLMService(ConnectionOwner):
             raise InvalidSettingsError(
                 "api_key", f"dialect {self._dialect.name!r} needs an api_key or a token_provider"
             )
-        self._token_provider = token_provider
         legacy = legacy_settings(kwargs)  # pipecat's built-in service's arguments
         store = default_settings(voice=self._dialect.default_voice)
         if legacy is not None:
@@ -163,7 +166,6 @@ class RealtimeLLMService(ConnectionOwner):
         check_voice(store, self._dialect)
         self._check_capabilities(store)
         super().__init__(settings=store, **kwargs)
-        self._api_key = api_key
         self._audio_paused = start_audio_paused
         self._forward_input_audio_setting = forward_input_audio
         self._forward_input_audio = bool(forward_input_audio)
@@ -172,16 +174,28 @@ class RealtimeLLMService(ConnectionOwner):
         self._video_interval_s = video_frame_interval_s
         self._last_image_at = float("-inf")
 
-        self._reconnect_policy = reconnect_policy or ReconnectPolicy()
-        self._closing = False
-        self._renewal_task: asyncio.Task[None] | None = None
-        self._user_speaking = False
-        self._session = RealtimeSession(
-            self._dialect.capabilities, classify=self._dialect.classify_error
+        self._tracer = SessionTracer(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            provider=self._dialect.name,
+            secrets=(api_key,) if api_key else (),
+            prices=prices if isinstance(prices, PriceTable) else PriceTable(prices),
         )
-        self._connection: RealtimeConnection | None = None
-        self._receive_task: asyncio.Task[None] | None = None
-        self._release_task: asyncio.Task[None] | None = None
+        self._outputs = FrameOutputs(self)
+        self._client = RealtimeClient(
+            self._dialect,
+            lambda: str(self._settings.model),
+            api_key=api_key,
+            token_provider=token_provider,
+            reconnect_policy=reconnect_policy,
+            connection_factory=connection_factory,
+            on_output=self._outputs.handle,
+            session_config=self._session_wire,
+            replay=lambda _session: self._replay_outputs(),
+            tracer=self._tracer,
+            name=str(self),
+        )
+        """Owns the connection's life: connect, reconnect, renewal, replay."""
         self._audio = AudioEncoder()
         self._pending_audio = bytearray()
         """Converted input audio waiting for its batch to fill (``input_audio_batch_ms``)."""
@@ -192,26 +206,27 @@ class RealtimeLLMService(ConnectionOwner):
         self._context: LLMContext | None = None
         self._context_sync = ContextSync()
         self._tools: Any = None
-        self._reply_has_text = False
-        self._awaiting_first_audio = False
-        self._current_response = ""
         self._conversation_started = False
         """Whether the server's conversation has turns (sent by us or produced by it)."""
-        self._retrievals: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
-        self._late_slots: dict[str, int] = {}
-        """Where in the context each overdue user turn goes (item id -> index)."""
-        self._tracer = SessionTracer(
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            provider=self._dialect.name,
-            secrets=(api_key,) if api_key else (),
-            prices=prices if isinstance(prices, PriceTable) else PriceTable(prices),
-        )
 
         self._register_event_handler("on_conversation_item_created")
         self._register_event_handler("on_conversation_item_updated")
         self._register_event_handler("on_usage")
         self._register_event_handler("on_session_summary")
+
+    @property
+    def _session(self) -> RealtimeSession:
+        """The session core of the client's current connection."""
+        return self._client.session
+
+    @property
+    def _props(self) -> SessionProperties:
+        props = self._settings.session_properties
+        assert isinstance(props, SessionProperties), "store settings always have a session"
+        return props
+
+    async def _act(self, outputs: list[out.Output]) -> None:
+        await self._client.act(outputs)
 
     # -- public helpers ------------------------------------------------------------------
 
@@ -240,17 +255,12 @@ class RealtimeLLMService(ConnectionOwner):
         """
         if not self._dialect.capabilities.supports_retrieve:
             raise UnsupportedFeature(f"{self._dialect.name} cannot retrieve conversation items")
-        future = self._retrievals.get(item_id)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._retrievals[item_id] = future
-            await self._act(self._session.retrieve_item(item_id))
-        return await asyncio.shield(future)
+        return await self._client.retrieve_item(item_id)
 
     async def reset_conversation(self) -> None:
         """Start over on a new connection, set up again from the local context."""
         await self._disconnect()
-        if await self._connect():
+        if await self._client.connect():
             await self._act(self._replay_outputs())
 
     def _replay_outputs(self) -> list[out.Output]:
@@ -295,12 +305,52 @@ class RealtimeLLMService(ConnectionOwner):
             user_turn_strategies=ExternalUserTurnStrategies() if server_vad else None,
         )
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle: the client owns the connection ---------------------------------------
+
+    async def setup(self, setup: FrameProcessorSetup) -> None:  # type: ignore[override]
+        await super().setup(setup)
+        tracing = setup.tracing_context
+        if setup.enable_tracing and tracing is not None:
+            # pipecat's tracing is on: our spans go under its conversation and turn spans.
+            self._tracer.nest_under(
+                conversation=tracing.get_conversation_context, turn=tracing.get_turn_context
+            )
 
     async def start(self, frame: StartFrame) -> None:
         if self._forward_input_audio_setting is None:
             self._forward_input_audio = recorder_downstream(self)
         await super().start(frame)
+        self._tracer.session_started(str(self._settings.model), time.monotonic())
+        await self._client.connect()
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._disconnect()
+        await self._end_session()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._disconnect()
+        await self._end_session()
+
+    async def _disconnect(self) -> None:
+        await self._client.close()
+        await self.stop_all_metrics()  # type: ignore[no-untyped-call]
+        self._tracer.connection_closed()
+
+    async def _end_session(self) -> None:
+        """The run is over: end the session span and hand out the summary (once)."""
+        if not self._tracer.session_open:
+            return
+        summary = self._tracer.close(time.monotonic())
+        logger.info(f"{self}: realtime session summary: " + "; ".join(summary.lines()))
+        await self._call_event_handler("on_session_summary", summary)
+
+    async def broadcast_frame(self, frame_cls: type[Frame], **kwargs: Any) -> None:
+        """A function call pipecat settled is answered on the server at once (see
+        :meth:`FrameOutputs.function_call_settled`), then broadcast as usual."""
+        await self._outputs.function_call_settled(frame_cls, kwargs)
+        await super().broadcast_frame(frame_cls, **kwargs)
 
     # -- frames in ------------------------------------------------------------------------
 
@@ -356,11 +406,7 @@ class RealtimeLLMService(ConnectionOwner):
     async def _send_input_audio(self, audio_b64: str) -> None:
         # Until a session is ready (connecting, reconnecting) the core holds the audio, so
         # the user's first words after a reconnect are not lost.
-        event = self._session.append_audio(audio_b64)
-        if event is not None:
-            connection = self._connection
-            if connection is None or not await connection.send(event):
-                self._session.hold_audio(audio_b64)  # the socket went: keep it for the next
+        await self._client.send_audio(audio_b64)
 
     async def _flush_input_audio(self) -> None:
         """Send a part-filled batch now (before a commit: it is the end of the turn)."""
@@ -398,9 +444,9 @@ class RealtimeLLMService(ConnectionOwner):
         return True
 
     async def _on_user_stopped(self, frame: UserStoppedSpeakingFrame, _: FrameDirection) -> bool:
-        if not self._session.server_vad and self._connection is not None:
+        if not self._session.server_vad and self._client.connected:
             await self._flush_input_audio()
-            await self._start_turn_metrics()
+            await self._outputs._start_turn_metrics()
             await self._act(self._session.commit_audio())
         return False
 
@@ -422,7 +468,7 @@ class RealtimeLLMService(ConnectionOwner):
         if not self._conversation_started:
             # First sync of a fresh session: the whole context, then a reply.
             self._conversation_started = True
-            await self._start_turn_metrics()
+            await self._outputs._start_turn_metrics()
             await self._act(self._initial_context_outputs(context))
             return True
         synced = self._context_sync.new_items(context.get_messages(), self._session.knows_call)
@@ -431,7 +477,7 @@ class RealtimeLLMService(ConnectionOwner):
                 self._tracer.tool_call_finished(str(item.get("call_id")))
         outputs = self._session.create_items(synced.items)
         if self._context_asks_for_reply(synced):
-            await self._start_turn_metrics()
+            await self._outputs._start_turn_metrics()
             outputs.extend(self._session.request_response())
         await self._act(outputs)
         return True
@@ -469,7 +515,7 @@ class RealtimeLLMService(ConnectionOwner):
         self._conversation_started = True
         outputs = self._session.create_items(messages_to_items(frame.messages))
         if frame.run_llm:
-            await self._start_turn_metrics()
+            await self._outputs._start_turn_metrics()
             outputs.extend(self._session.request_response())
         await self._act(outputs)
         return True
@@ -568,7 +614,7 @@ class RealtimeLLMService(ConnectionOwner):
         self._decoder.audio_format = output_format.get("type", "audio/pcm")
         self._output_rate = props.output_sample_rate
         wire_bytes_per_ms = self._output_rate * self._decoder.wire_bytes_per_sample / 1000
-        self._session.playback.set_format(wire_bytes_per_ms)
+        self._client.set_output_format(wire_bytes_per_ms)
 
     def _session_wire(self) -> dict[str, Any]:
         """The session object to send: settings, then instructions and tools on top."""

@@ -1,0 +1,61 @@
+"""Replay after a drop carries the tool rounds: each call with its output, after session.update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
+from pipecat.frames.frames import LLMFullResponseEndFrame
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.services.llm_service import FunctionCallParams
+
+from realtime_llm.server import ToolCall, Turn
+
+from .harness import running_bot, service_for, speech_like, wait_for
+from .test_function_calls import WEATHER
+
+
+async def test_replay_after_a_drop_has_every_item_with_the_tool_output(make_server: Any) -> None:
+    server = await make_server(
+        [
+            Turn(user="Weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
+            Turn(reply="It is sunny in Paris."),
+        ]
+    )
+
+    async def get_weather(params: FunctionCallParams) -> None:
+        await params.result_callback({"sky": "sunny"})
+
+    service = service_for(server.url)
+    service.register_function("get_weather", get_weather)
+    context = LLMContext(tools=ToolsSchema(standard_tools=[WEATHER]))
+    async with running_bot(service, context) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.5), 24000)
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="two replies")
+        await wait_for(
+            lambda: any("sunny" in str(m.get("content")) for m in bot.context.get_messages()),  # type: ignore[union-attr]
+            what="the answer in the context",
+        )
+        before = len(server.received)
+        await server.close_connections(code=1011, reason="internal error")
+        await server.wait_for_received("session.update", count=2)
+        await wait_for(
+            lambda: (
+                sum(e["type"] == "conversation.item.create" for e in server.received[before:]) >= 4
+            ),
+            what="the replay",
+        )
+    after = [e for e in server.received[before:] if e["type"] != "input_audio_buffer.append"]
+    assert after[0]["type"] == "session.update", "the session is configured before any item"
+    items = [e["item"] for e in after if e["type"] == "conversation.item.create"]
+    kinds = [(i["type"], i.get("role")) for i in items]
+    assert kinds == [
+        ("message", "user"),
+        ("function_call", None),
+        ("function_call_output", None),
+        ("message", "assistant"),
+    ]
+    call, output = items[1], items[2]
+    assert call["call_id"] == output["call_id"] and call["name"] == "get_weather"
+    assert "sunny" in output["output"]
