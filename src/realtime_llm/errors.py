@@ -30,6 +30,7 @@ __all__ = [
     "UnsupportedFeature",
     "classify_close_code",
     "classify_error",
+    "classify_status",
 ]
 
 
@@ -144,3 +145,14 @@ def classify_close_code(code: int | None, reason: str = "") -> ErrorClass:
     if code is None or code in _TRANSIENT_CLOSE_CODES:
         return ErrorClass.TRANSIENT
     return ErrorClass.FATAL
+
+
+def classify_status(status: int) -> ErrorClass:
+    """Classify an HTTP status that refused the WebSocket upgrade.
+
+    A 4xx other than 429 (a bad key, a wrong path, no access) is FATAL: retrying cannot
+    help. 429 and 5xx, and anything else, are TRANSIENT: worth another attempt later.
+    """
+    if 400 <= status < 500 and status != 429:
+        return ErrorClass.FATAL
+    return ErrorClass.TRANSIENT

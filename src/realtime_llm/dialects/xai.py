@@ -39,7 +39,7 @@ class XAIDialect(Dialect):
         "conversation.item.input_audio_transcription.updated": None,  # cumulative
     }
 
-    def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
+    def serialize_session(self, session: Mapping[str, Any], model: str = "") -> dict[str, Any]:
         flat = {k: v for k, v in session.items() if k not in ("type", "audio")}
         audio = dict(session.get("audio") or {})
         audio_in = dict(audio.get("input") or {})

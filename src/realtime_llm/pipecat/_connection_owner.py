@@ -25,11 +25,11 @@ from realtime_llm.errors import (
     ErrorClass,
     FatalConnectionError,
     RequestFailed,
-    classify_close_code,
 )
 from realtime_llm.pipecat._frames_out import FrameOutputs
 from realtime_llm.protocol import outputs as out
 from realtime_llm.transport import RealtimeConnection
+from realtime_llm.transport.connection import MESSAGE_TOO_BIG
 from realtime_llm.transport.reconnect import ReconnectPolicy
 
 __all__ = ["ConnectionOwner"]
@@ -98,6 +98,7 @@ class ConnectionOwner(FrameOutputs):
             secret = await self._token_provider() if self._token_provider else self._api_key
             if secret:
                 self._tracer.add_secret(secret)
+                self._redact.add(secret)
             await connection.connect(secret)
         self._connection = connection
         self._session.reset()
@@ -174,7 +175,17 @@ class ConnectionOwner(FrameOutputs):
         if self._connection is connection and not self._closing:
             self._connection = None
             code, reason = connection.close_code, connection.close_reason
-            await self._connection_lost(classify_close_code(code, reason), f"{code} {reason}")
+            if code == MESSAGE_TOO_BIG:
+                limit = connection.max_message_bytes
+                await self._report_error(
+                    f"a realtime server message above the {limit} byte limit was refused; "
+                    "reconnecting",
+                    ErrorClass.TRANSIENT,
+                )
+                error_class = ErrorClass.TRANSIENT  # our close: the session is worth keeping
+            else:
+                error_class = self._dialect.classify_close(code, reason)
+            await self._connection_lost(error_class, f"{code} {self._redact(reason)}")
 
     async def _connection_lost(self, error_class: ErrorClass, detail: str) -> None:
         """The server went away (or told us to go): reconnect and replay, or report."""

@@ -50,6 +50,7 @@ from realtime_llm.pipecat.media import AudioDecoder
 from realtime_llm.pipecat.settings import RealtimeLLMSettings
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
+from realtime_llm.redaction import Redactor
 from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport import RealtimeConnection
@@ -94,6 +95,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
     _release_task: asyncio.Task[None] | None
     _user_speaking: bool
     _late_slots: dict[str, int]
+    _redact: Redactor
 
     @property
     def _props(self) -> SessionProperties:
@@ -326,11 +328,12 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         logger.warning(f"{self}: {self._dialect.name} has no {o.feature}; {o.consequence}")
 
     async def _error_reported(self, o: out.ErrorReported) -> None:
-        code = f" ({o.code})" if o.code else ""
+        code = f" ({self._redact(o.code)})" if o.code else ""
+        message = self._redact(o.message)  # a server may echo the key it was sent
         if o.error_class is ErrorClass.BENIGN:
-            logger.debug(f"{self}: benign server error{code}: {o.message}")
+            logger.debug(f"{self}: benign server error{code}: {message}")
             return
-        await self._report_error(f"realtime server error{code}: {o.message}", o.error_class, o.code)
+        await self._report_error(f"realtime server error{code}: {message}", o.error_class, o.code)
         if o.error_class in (ErrorClass.TRANSIENT, ErrorClass.SESSION_END):
             await self._on_transient_server_error(f"server error{code}")
 
@@ -343,7 +346,7 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         """One ErrorFrame upstream; a fatal error also marks the service unusable."""
         category = _CATEGORIES.get(code or "") or _CLASS_CATEGORIES.get(error_class)
         await self.push_error(
-            message,
+            self._redact(message),
             category=category,
             force_treat_as_permanent=error_class is ErrorClass.FATAL,
         )

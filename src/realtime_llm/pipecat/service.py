@@ -40,6 +40,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.types import is_given
 
 from realtime_llm.dialects import Dialect, get_dialect
+from realtime_llm.dialects.base import is_loopback_url
 from realtime_llm.errors import (
     InvalidSettingsError,
     UnsupportedFeature,
@@ -58,6 +59,7 @@ from realtime_llm.pipecat.settings import (
 )
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.session import RealtimeSession
+from realtime_llm.redaction import Redactor
 from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport import RealtimeConnection
@@ -134,6 +136,11 @@ class RealtimeLLMService(ConnectionOwner):
             raise InvalidSettingsError(
                 "api_key", f"dialect {self._dialect.name!r} needs an api_key or a token_provider"
             )
+        url = self._dialect.base_url
+        if api_key and url.startswith("ws://") and not is_loopback_url(url):
+            raise InvalidSettingsError(
+                "base_url", "an api_key may go over ws:// only to a loopback host; use wss://"
+            )
         self._token_provider = token_provider
         legacy = legacy_settings(kwargs)  # pipecat's built-in service's arguments
         store = default_settings()
@@ -148,6 +155,7 @@ class RealtimeLLMService(ConnectionOwner):
         self._check_capabilities(store)
         super().__init__(settings=store, **kwargs)
         self._api_key = api_key
+        self._redact = Redactor((api_key,))
         self._audio_paused = start_audio_paused
         self._forward_input_audio = forward_input_audio
         self._video_paused = start_video_paused

@@ -11,6 +11,7 @@ mapped to :mod:`realtime_llm.errors` here, once (``_map_connect_errors``).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,11 +20,22 @@ from loguru import logger
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from realtime_llm.dialects.base import Dialect, redact_url
-from realtime_llm.errors import ConnectionFailed, FatalConnectionError, ProtocolError
+from realtime_llm.dialects.base import Dialect, is_loopback_url, redact_url
+from realtime_llm.errors import ConnectionFailed, ErrorClass, FatalConnectionError, ProtocolError
 from realtime_llm.protocol.events import ServerEvent, parse_server_event
 
-__all__ = ["RealtimeConnection"]
+__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "MESSAGE_TOO_BIG", "RealtimeConnection"]
+
+DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+"""The largest server message accepted (8 MiB: about 2.9 minutes of 24 kHz PCM16 audio in
+one base64 delta, far beyond any real server's); a bigger one closes the socket (1009)."""
+MESSAGE_TOO_BIG = 1009
+"""The close code websockets uses when a message exceeds ``max_size``."""
+
+_WS_LOGGER = logging.getLogger("realtime_llm.transport.websockets")
+_WS_LOGGER.setLevel(logging.INFO)
+"""websockets' own logger logs the upgrade request's headers (``Authorization``) at DEBUG;
+the connection gives it this one instead, capped at INFO whatever the root level."""
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.loads
@@ -35,13 +47,13 @@ encoder's scan of every 20 ms chunk costs 20 times more than the join."""
 
 
 @contextmanager
-def _map_connect_errors(safe_url: str) -> Iterator[None]:
+def _map_connect_errors(safe_url: str, dialect: Dialect) -> Iterator[None]:
     try:
         yield
     except InvalidStatus as exc:
         status = exc.response.status_code
         message = f"the server refused the connection to {safe_url}: HTTP {status}"
-        if 400 <= status < 500 and status != 429:
+        if dialect.classify_status(status) is ErrorClass.FATAL:
             raise FatalConnectionError(message) from None
         raise ConnectionFailed(message) from None
     except (OSError, InvalidHandshake, TimeoutError) as exc:
@@ -54,13 +66,23 @@ class RealtimeConnection:
     Args:
         dialect: URL, auth and event naming of the server.
         model: the model, fixed for the life of the connection (it is in the URL).
+        max_message_bytes: the largest server message accepted; a bigger one closes the
+            socket with 1009 (``close_code``), which the caller reconnects from.
     """
 
-    def __init__(self, dialect: Dialect, model: str) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        model: str,
+        *,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
         self._dialect = dialect
+        self._model = model
         self._url = dialect.url(model)
-        self._rewrite = dialect.outgoing if dialect.rewrites_outgoing else None
+        self._rewrite = dialect.outgoing if dialect.uses_outgoing else None
         self._serialize_session = dialect.serialize_session
+        self.max_message_bytes = max_message_bytes
         self._ws: ClientConnection | None = None
         self.close_code: int | None = None
         self.close_reason: str = ""
@@ -75,13 +97,24 @@ class RealtimeConnection:
         return self._ws is not None
 
     async def connect(self, secret: str | None, timeout: float = 10.0) -> None:
-        """Open the socket; ``secret`` goes into a header and nowhere else (never logged)."""
-        with _map_connect_errors(self.safe_url):
+        """Open the socket; ``secret`` goes into a header and nowhere else (never logged).
+
+        Raises:
+            FatalConnectionError: a secret would travel unencrypted (``ws://``) to another
+                machine; refused before anything is dialled.
+        """
+        if secret and self._url.startswith("ws://") and not is_loopback_url(self._url):
+            raise FatalConnectionError(
+                f"refusing to send a credential over unencrypted ws:// to {self.safe_url}; "
+                "use wss:// (ws:// is allowed only to a loopback host)"
+            )
+        with _map_connect_errors(self.safe_url, self._dialect):
             self._ws = await connect(
                 self._url,
                 additional_headers=self._dialect.auth_headers(secret),
                 compression=None,  # audio does not compress; deflate only costs CPU
-                max_size=None,
+                max_size=self.max_message_bytes,
+                logger=_WS_LOGGER,
                 open_timeout=timeout,
                 ping_interval=20,
                 ping_timeout=20,
@@ -101,7 +134,8 @@ class RealtimeConnection:
         else:
             if kind == _SESSION_UPDATE:
                 # The core reasons on the GA session; the dialect's shape exists only here.
-                event = {**event, "session": self._serialize_session(event["session"])}
+                session = self._serialize_session(event["session"], self._model)
+                event = {**event, "session": session}
             text = _dumps(self._rewrite(event) if self._rewrite is not None else event)
         try:
             await ws.send(text)
@@ -129,6 +163,11 @@ class RealtimeConnection:
         except ConnectionClosed:
             pass
         finally:
+            if ws.close_code == MESSAGE_TOO_BIG and self.max_message_bytes is not None:
+                logger.warning(
+                    f"a server message above the {self.max_message_bytes} byte limit "
+                    f"(max_message_bytes) was refused; the socket to {self.safe_url} closed"
+                )
             if ws.close_code is not None:
                 self.close_code = ws.close_code
                 self.close_reason = ws.close_reason or ""
