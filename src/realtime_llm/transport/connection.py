@@ -149,6 +149,7 @@ class RealtimeConnection:
         if ws is None:
             return
         canonical = self._dialect.canonical_type
+        too_big = False
         try:
             async for message in ws:
                 try:
@@ -160,15 +161,17 @@ class RealtimeConnection:
                     yield parse_server_event(data)
                 except (ValueError, TypeError, KeyError, ProtocolError) as exc:
                     logger.warning(f"skipping a malformed server event: {exc}")
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            # We closed it (1009) because of the size: the server's answer may never come.
+            too_big = exc.sent is not None and exc.sent.code == MESSAGE_TOO_BIG
         finally:
-            if ws.close_code == MESSAGE_TOO_BIG and self.max_message_bytes is not None:
+            if too_big:
+                self.close_code, self.close_reason = MESSAGE_TOO_BIG, "message too big"
                 logger.warning(
                     f"a server message above the {self.max_message_bytes} byte limit "
                     f"(max_message_bytes) was refused; the socket to {self.safe_url} closed"
                 )
-            if ws.close_code is not None:
+            elif ws.close_code is not None:
                 self.close_code = ws.close_code
                 self.close_reason = ws.close_reason or ""
 
