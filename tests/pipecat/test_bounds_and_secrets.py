@@ -67,3 +67,26 @@ def test_bad_base_urls_fail_at_construction(url: str) -> None:
     with pytest.raises(InvalidSettingsError) as raised:
         RealtimeLLMService(api_key=KEY, base_url=url)
     assert raised.value.field == "base_url"
+
+
+async def test_a_flapping_server_exhausts_the_budget_with_one_fatal_error() -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from realtime_llm.transport.reconnect import ReconnectPolicy
+
+    dials: list[int] = []
+
+    async def flap(ws: ServerConnection) -> None:
+        dials.append(1)  # the upgrade succeeded; now go away at once
+        await ws.close(1011, "flap")
+
+    policy = ReconnectPolicy(base_delay_s=0.01, max_delay_s=0.02, max_connects=4)
+    async with serve(flap, "127.0.0.1", 0) as raw:
+        port = next(iter(raw.sockets)).getsockname()[1]
+        service = service_for(f"ws://127.0.0.1:{port}/v1/realtime", reconnect_policy=policy)
+        async with running_bot(service) as bot:
+            await wait_for(lambda: bot.up(ErrorFrame), what="the fatal ErrorFrame")
+            assert not bot.service.is_usable
+    (frame,) = bot.up(ErrorFrame)
+    assert "budget" in frame.error and "4 connection attempts within 60 s" in frame.error
+    assert len(dials) == 4

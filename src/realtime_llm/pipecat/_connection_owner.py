@@ -30,7 +30,7 @@ from realtime_llm.pipecat._frames_out import FrameOutputs
 from realtime_llm.protocol import outputs as out
 from realtime_llm.transport import RealtimeConnection
 from realtime_llm.transport.connection import MESSAGE_TOO_BIG
-from realtime_llm.transport.reconnect import ReconnectPolicy
+from realtime_llm.transport.reconnect import ConnectBudget, ReconnectPolicy
 
 __all__ = ["ConnectionOwner"]
 
@@ -42,6 +42,7 @@ class ConnectionOwner(FrameOutputs):
     _token_provider: Callable[[], Awaitable[str]] | None
     _receive_task: asyncio.Task[None] | None
     _reconnect_policy: ReconnectPolicy
+    _connect_budget: ConnectBudget
     _closing: bool
     _renewal_task: asyncio.Task[None] | None
     _user_speaking: bool
@@ -92,6 +93,13 @@ class ConnectionOwner(FrameOutputs):
 
     async def _open(self) -> None:
         """Open a connection, configure the session and start receiving (raises on failure)."""
+        delay = self._connect_budget.next_delay(time.monotonic())
+        if delay is None:
+            raise FatalConnectionError(
+                f"the realtime server keeps dropping the connection: the reconnect budget "
+                f"({self._connect_budget.describe()}) is spent"
+            )
+        await asyncio.sleep(delay)  # the backoff that outlives a flapping server's upgrades
         model = str(self._settings.model)
         connection = RealtimeConnection(self._dialect, model)
         with self._tracer.session_setup(model=model, url=connection.safe_url):
