@@ -90,3 +90,41 @@ async def test_a_flapping_server_exhausts_the_budget_with_one_fatal_error() -> N
     (frame,) = bot.up(ErrorFrame)
     assert "budget" in frame.error and "4 connection attempts within 60 s" in frame.error
     assert len(dials) == 4
+
+
+async def test_a_rate_limit_is_waited_out_on_the_same_socket() -> None:
+    import json
+
+    from pipecat.frames.frames import LLMMessagesAppendFrame
+    from websockets.asyncio.server import ServerConnection, serve
+
+    dials: list[int] = []
+    creates: list[dict[str, Any]] = []
+
+    async def limited(ws: ServerConnection) -> None:
+        dials.append(1)
+        await ws.send(json.dumps({"type": "session.created", "event_id": "s0", "session": {}}))
+        async for raw in ws:
+            event = json.loads(raw)
+            if event["type"] == "session.update":
+                updated = {"type": "session.updated", "event_id": "s1", "session": {}}
+                await ws.send(json.dumps(updated))
+            elif event["type"] == "response.create":
+                creates.append(event)
+                if len(creates) == 1:
+                    refusal = _error("Rate limit reached. Please try again in 20ms.")
+                    refusal["error"]["code"] = "rate_limit_exceeded"
+                    refusal["error"]["event_id"] = event["event_id"]
+                    await ws.send(json.dumps(refusal))
+
+    async with serve(limited, "127.0.0.1", 0) as raw:
+        port = next(iter(raw.sockets)).getsockname()[1]
+        async with running_bot(service_for(f"ws://127.0.0.1:{port}/v1/realtime")) as bot:
+            await bot.queue(
+                LLMMessagesAppendFrame(messages=[{"role": "user", "content": "Hi"}], run_llm=True)
+            )
+            await wait_for(lambda: len(creates) >= 2, what="the request asked again")
+            assert bot.service.is_usable
+    assert len(dials) == 1  # the socket was kept: no reconnect, no replay
+    (frame,) = bot.up(ErrorFrame)
+    assert "rate_limit_exceeded" in frame.error

@@ -30,6 +30,7 @@ from realtime_llm.pipecat._frames_out import FrameOutputs
 from realtime_llm.protocol import outputs as out
 from realtime_llm.transport import RealtimeConnection
 from realtime_llm.transport.connection import MESSAGE_TOO_BIG
+from realtime_llm.transport.rate_limit import RateLimitBackoff
 from realtime_llm.transport.reconnect import ConnectBudget, ReconnectPolicy
 
 __all__ = ["ConnectionOwner"]
@@ -43,6 +44,7 @@ class ConnectionOwner(FrameOutputs):
     _receive_task: asyncio.Task[None] | None
     _reconnect_policy: ReconnectPolicy
     _connect_budget: ConnectBudget
+    _rate_limit_backoff: RateLimitBackoff
     _closing: bool
     _renewal_task: asyncio.Task[None] | None
     _user_speaking: bool
@@ -225,6 +227,30 @@ class ConnectionOwner(FrameOutputs):
             return
         message = "the realtime connection could not be re-established"
         await self._report_error(message, ErrorClass.FATAL)
+
+    async def _on_rate_limited(self, message: str, event_id: str | None) -> None:
+        """Keep the socket, wait (as long as the message asks, or a backoff), ask again.
+
+        A refused ``response.create`` is asked for again through the core (a fresh request,
+        unless a reply is already under way by then); another refused event with an id is
+        sent again as it was, if it went on this same socket.
+        """
+        connection = self._connection
+        refused = connection.sent_event(event_id) if connection is not None else None
+        delay = self._rate_limit_backoff.next_delay(message, time.monotonic())
+        logger.warning(f"{self}: rate limited; asking again in {delay:g} s")
+
+        async def ask_again() -> None:
+            await asyncio.sleep(delay)
+            if self._closing or refused is None:
+                return
+            if refused.get("type") == "response.create":
+                if not self._session.response_active:
+                    await self._act(self._session.request_response())
+            elif self._connection is connection and connection is not None:
+                await connection.send(refused)
+
+        self.create_task(ask_again(), name="realtime-rate-limit")
 
     async def _on_transient_server_error(self, detail: str) -> None:
         self.create_task(self._server_asked_to_reconnect(detail), name="realtime-reconnect")

@@ -67,6 +67,7 @@ _CATEGORIES = {
 """pipecat's error categories for the server codes that have one."""
 _CLASS_CATEGORIES = {
     ErrorClass.TRANSIENT: ErrorCategory.SERVER,
+    ErrorClass.RATE_LIMITED: ErrorCategory.RATE_LIMIT,
     ErrorClass.SESSION_END: ErrorCategory.SERVER,
     ErrorClass.FATAL: ErrorCategory.CONNECTIVITY,
 }
@@ -336,6 +337,11 @@ class FrameOutputs(LLMService[RealtimeLLMAdapter]):
         await self._report_error(f"realtime server error{code}: {message}", o.error_class, o.code)
         if o.error_class in (ErrorClass.TRANSIENT, ErrorClass.SESSION_END):
             await self._on_transient_server_error(f"server error{code}")
+        elif o.error_class is ErrorClass.RATE_LIMITED:
+            await self._on_rate_limited(message, o.event_id)
+
+    async def _on_rate_limited(self, message: str, event_id: str | None) -> None:
+        """The server refused for now (the connection owner waits and asks again)."""
 
     async def _on_transient_server_error(self, detail: str) -> None:
         """The server had a problem on a live socket (the connection owner reconnects)."""

@@ -63,6 +63,7 @@ from realtime_llm.redaction import Redactor
 from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport import RealtimeConnection
+from realtime_llm.transport.rate_limit import RateLimitBackoff
 from realtime_llm.transport.reconnect import ConnectBudget, ReconnectPolicy
 
 __all__ = ["RealtimeLLMService"]
@@ -165,6 +166,7 @@ class RealtimeLLMService(ConnectionOwner):
 
         self._reconnect_policy = reconnect_policy or ReconnectPolicy()
         self._connect_budget = ConnectBudget(self._reconnect_policy)
+        self._rate_limit_backoff = RateLimitBackoff()
         self._closing = False
         self._renewal_task: asyncio.Task[None] | None = None
         self._user_speaking = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +32,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 one base64 delta, far beyond any real server's); a bigger one closes the socket (1009)."""
 MESSAGE_TOO_BIG = 1009
 """The close code websockets uses when a message exceeds ``max_size``."""
+
+_SENT_KEPT = 64
+"""How many recent client events with an ``event_id`` are kept, to resend on a refusal."""
 
 _WS_LOGGER = logging.getLogger("realtime_llm.transport.websockets")
 _WS_LOGGER.setLevel(logging.INFO)
@@ -83,6 +87,7 @@ class RealtimeConnection:
         self._rewrite = dialect.outgoing if dialect.uses_outgoing else None
         self._serialize_session = dialect.serialize_session
         self.max_message_bytes = max_message_bytes
+        self._sent_by_id: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._ws: ClientConnection | None = None
         self.close_code: int | None = None
         self.close_reason: str = ""
@@ -129,6 +134,9 @@ class RealtimeConnection:
         if ws is None:
             return False
         kind = event["type"]
+        event_id = event.get("event_id")
+        if event_id is not None and kind != _APPEND:
+            self._remember(str(event_id), event)
         if kind == _APPEND:
             text = _APPEND_PREFIX + event["audio"] + '"}' if len(event) == 2 else _dumps(event)
         else:
@@ -142,6 +150,16 @@ class RealtimeConnection:
         except ConnectionClosed:
             return False
         return True
+
+    def _remember(self, event_id: str, event: dict[str, Any]) -> None:
+        sent = self._sent_by_id
+        sent[event_id] = event
+        if len(sent) > _SENT_KEPT:
+            sent.popitem(last=False)
+
+    def sent_event(self, event_id: str | None) -> dict[str, Any] | None:
+        """A recent client event by its ``event_id`` (to ask again for what was refused)."""
+        return self._sent_by_id.get(event_id) if event_id else None
 
     async def events(self) -> AsyncIterator[ServerEvent]:
         """Server events until the socket closes; close code and reason are kept."""
