@@ -110,3 +110,33 @@ def test_the_redactor_hides_each_secret_and_its_basic_form() -> None:
     redact.add("id:secret")
     assert "aWQ6c2VjcmV0" not in redact("Basic aWQ6c2VjcmV0")
     assert redact("ab stays: too short to be a key") == "ab stays: too short to be a key"
+
+
+async def test_audio_is_dropped_not_queued_behind_a_server_that_stops_reading() -> None:
+    import asyncio
+
+    stop = asyncio.Event()
+
+    async def deaf(ws: ServerConnection) -> None:
+        await ws.send('{"type": "session.created", "event_id": "e0", "session": {}}')
+        await stop.wait()  # reads nothing until then: its queue fills, then the kernel's
+        async for _ in ws:  # then drains the backlog, so the close is quick
+            pass
+
+    async with serve(deaf, "127.0.0.1", 0, max_queue=1) as raw:
+        port = next(iter(raw.sockets)).getsockname()[1]
+        dialect = LocalDialect(f"ws://127.0.0.1:{port}/v1/realtime")
+        connection = RealtimeConnection(dialect, "m", max_audio_backlog_bytes=64 * 1024)
+        await connection.connect(None)
+        chunk = "A" * 64 * 1024
+        # 32 MiB: far beyond loopback's socket buffers. Without the bound, send() would
+        # wait for a drain that never comes, and this loop would hang.
+        sent = [
+            await connection.send({"type": "input_audio_buffer.append", "audio": chunk})
+            for _ in range(512)
+        ]
+        assert all(sent)
+        assert connection.audio_dropped_bytes > 0
+        assert connection.audio_dropped_bytes % len(chunk) == 0
+        stop.set()
+        await connection.close()

@@ -25,13 +25,26 @@ from realtime_llm.dialects.base import Dialect, is_loopback_url, redact_url
 from realtime_llm.errors import ConnectionFailed, ErrorClass, FatalConnectionError, ProtocolError
 from realtime_llm.protocol.events import ServerEvent, parse_server_event
 
-__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "MESSAGE_TOO_BIG", "RealtimeConnection"]
+__all__ = [
+    "DEFAULT_MAX_AUDIO_BACKLOG_BYTES",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "MESSAGE_TOO_BIG",
+    "RealtimeConnection",
+]
 
 DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """The largest server message accepted (8 MiB: about 2.9 minutes of 24 kHz PCM16 audio in
 one base64 delta, far beyond any real server's); a bigger one closes the socket (1009)."""
 MESSAGE_TOO_BIG = 1009
 """The close code websockets uses when a message exceeds ``max_size``."""
+
+DEFAULT_MAX_AUDIO_BACKLOG_BYTES = 256 * 1024
+"""Audio appends are dropped while more than this waits in the socket's write buffer
+(about 4 s of 24 kHz PCM16 as base64): behind a stalled server, old audio is stale, and
+holding it would only make every later word later. Other events are never dropped."""
+_WRITE_LIMIT = (1024 * 1024, 256 * 1024)
+"""websockets' write buffer marks: ``send()`` waits above 1 MiB, so audio (dropped above
+the backlog bound) never makes the pipeline wait; other events still get back-pressure."""
 
 _SENT_KEPT = 64
 """How many recent client events with an ``event_id`` are kept, to resend on a refusal."""
@@ -72,6 +85,8 @@ class RealtimeConnection:
         model: the model, fixed for the life of the connection (it is in the URL).
         max_message_bytes: the largest server message accepted; a bigger one closes the
             socket with 1009 (``close_code``), which the caller reconnects from.
+        max_audio_backlog_bytes: audio appends are dropped (counted in
+            ``audio_dropped_bytes``) while more than this waits to be written.
     """
 
     def __init__(
@@ -80,6 +95,7 @@ class RealtimeConnection:
         model: str,
         *,
         max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+        max_audio_backlog_bytes: int = DEFAULT_MAX_AUDIO_BACKLOG_BYTES,
     ) -> None:
         self._dialect = dialect
         self._model = model
@@ -87,6 +103,9 @@ class RealtimeConnection:
         self._rewrite = dialect.outgoing if dialect.uses_outgoing else None
         self._serialize_session = dialect.serialize_session
         self.max_message_bytes = max_message_bytes
+        self.max_audio_backlog_bytes = max_audio_backlog_bytes
+        self.audio_dropped_bytes = 0
+        """Base64 characters of input audio dropped because the server did not keep up."""
         self._sent_by_id: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._ws: ClientConnection | None = None
         self.close_code: int | None = None
@@ -119,6 +138,7 @@ class RealtimeConnection:
                 additional_headers=self._dialect.auth_headers(secret),
                 compression=None,  # audio does not compress; deflate only costs CPU
                 max_size=self.max_message_bytes,
+                write_limit=_WRITE_LIMIT,
                 logger=_WS_LOGGER,
                 open_timeout=timeout,
                 ping_interval=20,
@@ -138,6 +158,9 @@ class RealtimeConnection:
         if event_id is not None and kind != _APPEND:
             self._remember(str(event_id), event)
         if kind == _APPEND:
+            if ws.transport.get_write_buffer_size() > self.max_audio_backlog_bytes:
+                self._drop_audio(len(event["audio"]))
+                return True  # accepted and dropped by policy: the socket is fine
             text = _APPEND_PREFIX + event["audio"] + '"}' if len(event) == 2 else _dumps(event)
         else:
             if kind == _SESSION_UPDATE:
@@ -150,6 +173,14 @@ class RealtimeConnection:
         except ConnectionClosed:
             return False
         return True
+
+    def _drop_audio(self, size: int) -> None:
+        if not self.audio_dropped_bytes:
+            logger.warning(
+                f"{self.safe_url} is not keeping up: input audio is dropped while more "
+                f"than {self.max_audio_backlog_bytes} bytes wait to be written"
+            )
+        self.audio_dropped_bytes += size
 
     def _remember(self, event_id: str, event: dict[str, Any]) -> None:
         sent = self._sent_by_id
