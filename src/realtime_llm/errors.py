@@ -30,6 +30,7 @@ __all__ = [
     "UnsupportedFeature",
     "classify_close_code",
     "classify_error",
+    "classify_status",
 ]
 
 
@@ -78,6 +79,8 @@ class ErrorClass(enum.Enum):
     """Expected in normal operation (a race): log at debug level and go on."""
     RECOVERABLE = "recoverable"
     """The request was rejected but the session is fine: fix up and report."""
+    RATE_LIMITED = "rate_limited"
+    """The server refused for now: keep the socket, wait, and ask again (no replay)."""
     TRANSIENT = "transient"
     """The server had a problem: reconnect with backoff and replay the conversation."""
     SESSION_END = "session_end"
@@ -99,7 +102,8 @@ _BENIGN_CODES = frozenset(
 _RECOVERABLE_CODES = frozenset(
     {"unknown_parameter", "string_above_max_length", "invalid_value", "missing_required_parameter"}
 )
-_TRANSIENT_CODES = frozenset({"server_error", "rate_limit_exceeded"})
+_TRANSIENT_CODES = frozenset({"server_error"})
+_RATE_LIMITED_CODES = frozenset({"rate_limit_exceeded"})
 _SESSION_END_CODES = frozenset({"session_expired"})
 _FATAL_CODES = frozenset(
     {
@@ -121,6 +125,8 @@ def classify_error(code: str | None, error_type: str | None = None) -> ErrorClas
         return ErrorClass.BENIGN
     if code in _FATAL_CODES:
         return ErrorClass.FATAL
+    if code in _RATE_LIMITED_CODES:
+        return ErrorClass.RATE_LIMITED
     if code in _TRANSIENT_CODES or error_type == "server_error":
         return ErrorClass.TRANSIENT
     if code in _SESSION_END_CODES:
@@ -144,3 +150,14 @@ def classify_close_code(code: int | None, reason: str = "") -> ErrorClass:
     if code is None or code in _TRANSIENT_CLOSE_CODES:
         return ErrorClass.TRANSIENT
     return ErrorClass.FATAL
+
+
+def classify_status(status: int) -> ErrorClass:
+    """Classify an HTTP status that refused the WebSocket upgrade.
+
+    A 4xx other than 429 (a bad key, a wrong path, no access) is FATAL: retrying cannot
+    help. 429 and 5xx, and anything else, are TRANSIENT: worth another attempt later.
+    """
+    if 400 <= status < 500 and status != 429:
+        return ErrorClass.FATAL
+    return ErrorClass.TRANSIENT

@@ -54,3 +54,20 @@ def test_the_readme_offline_test_passes_when_copied_with_its_pyproject_lines(
     run = _pytest(tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    """Docs and code are merged from several branches: a marker left behind is a defect."""
+    markers = ("<" * 7 + " ", ">" * 7 + " ")
+    found = []
+    for folder in ("src", "tests", "docs", "examples", "benchmarks"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix not in (".py", ".md", ".toml", ".yaml", ".txt") or not path.is_file():
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if line.startswith(markers):
+                    found.append(f"{path.relative_to(ROOT)}:{number}")
+    for name in ("README.md", "CHANGELOG.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        found += [name for line in text.splitlines() if line.startswith(markers)]
+    assert found == []

@@ -631,7 +631,7 @@ REPORTED = [
     ("some_new_code", "invalid_request_error", ErrorClass.RECOVERABLE),
     (None, "invalid_request_error", ErrorClass.RECOVERABLE),
     ("server_error", "server_error", ErrorClass.TRANSIENT),
-    ("rate_limit_exceeded", "invalid_request_error", ErrorClass.TRANSIENT),
+    ("rate_limit_exceeded", "invalid_request_error", ErrorClass.RATE_LIMITED),
     ("session_expired", "invalid_request_error", ErrorClass.SESSION_END),
     ("invalid_api_key", "invalid_request_error", ErrorClass.FATAL),
     ("insufficient_quota", "invalid_request_error", ErrorClass.FATAL),

@@ -88,3 +88,16 @@ def test_reconnect_policy_backs_off_and_never_retries_fatal() -> None:
     assert policy.should_reconnect(ErrorClass.SESSION_END)
     assert not policy.should_reconnect(ErrorClass.FATAL)
     assert not ReconnectPolicy(max_attempts=0).should_reconnect(ErrorClass.TRANSIENT)
+
+
+def test_connect_budget_backs_off_across_flaps_and_is_spent_in_its_window() -> None:
+    from realtime_llm.transport.reconnect import ConnectBudget
+
+    policy = ReconnectPolicy(base_delay_s=0.25, max_delay_s=1.0, max_connects=5, window_s=60.0)
+    budget = ConnectBudget(policy)
+    # Each dial "succeeds" (nothing is reset): the waits keep growing, then stop.
+    assert [budget.next_delay(t) for t in (0.0, 0.1, 0.2, 0.5, 1.0)] == [0.0, 0.0, 0.25, 0.5, 1.0]
+    assert budget.next_delay(2.0) is None
+    assert budget.next_delay(59.9) is None
+    assert budget.next_delay(60.05) == 1.0  # the first two dials left the window
+    assert "5 connection attempts within 60 s" in budget.describe()

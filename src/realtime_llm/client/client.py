@@ -37,15 +37,16 @@ from realtime_llm.errors import (
     ErrorClass,
     FatalConnectionError,
     RequestFailed,
-    classify_close_code,
 )
 from realtime_llm.protocol import outputs as out
 from realtime_llm.protocol.events import SessionCreated
 from realtime_llm.protocol.session import RealtimeSession
+from realtime_llm.redaction import Redactor
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport.base import Transport, TransportFactory
-from realtime_llm.transport.connection import RealtimeConnection
-from realtime_llm.transport.reconnect import ReconnectPolicy
+from realtime_llm.transport.connection import MESSAGE_TOO_BIG, RealtimeConnection
+from realtime_llm.transport.rate_limit import RateLimitBackoff
+from realtime_llm.transport.reconnect import ConnectBudget, ReconnectPolicy
 
 __all__ = ["ClientOutput", "OutputHandler", "RealtimeClient"]
 
@@ -99,6 +100,11 @@ class RealtimeClient:
         self._api_key = api_key
         self._token_provider = token_provider
         self.reconnect_policy = reconnect_policy or ReconnectPolicy()
+        self._connect_budget = ConnectBudget(self.reconnect_policy)
+        """Dials per window, with a backoff that outlives a flapping server's upgrades."""
+        self._rate_limit_backoff = RateLimitBackoff()
+        self.redactor = Redactor((api_key,))
+        """Hides every credential this client used from server-provided text."""
         self._factory: TransportFactory = connection_factory or RealtimeConnection
         self._queue: asyncio.Queue[ClientOutput] | None = None
         self._on_output: OutputHandler = on_output or self._enqueue
@@ -153,6 +159,8 @@ class RealtimeClient:
                 if output.error_class in (ErrorClass.TRANSIENT, ErrorClass.SESSION_END):
                     code = f" ({output.code})" if output.code else ""
                     self._spawn(self._drop_and_reconnect(f"server error{code}"), "reconnect")
+                elif output.error_class is ErrorClass.RATE_LIMITED:
+                    self._on_rate_limited(self.redactor(output.message), output.event_id)
             elif kind is out.SessionReady and self._replay_due is not None:
                 await self._replay_now()
             elif kind is out.UserSpeechStarted:
@@ -237,12 +245,14 @@ class RealtimeClient:
 
     async def _open(self) -> None:
         """Open a connection, configure the session and start receiving (raises on failure)."""
+        await self._wait_for_budget()
         model = self.model
         transport = self._factory(self.dialect, model)
         with self._tracer.connect(model, transport.safe_url, now=time.monotonic()):
             secret = await self._token_provider() if self._token_provider else self._api_key
             if secret:
                 self._tracer.add_secret(secret)
+                self.redactor.add(secret)
             await transport.connect(secret)
         self._transport = transport
         session = self.session
@@ -253,6 +263,16 @@ class RealtimeClient:
             await self.act(session.server_ready_for_configuration())
         self._receive_task = self._spawn(self._receive(transport), "receive")
         self._schedule_renewal()
+
+    async def _wait_for_budget(self) -> None:
+        """Every dial counts against the budget; spent, the client gives up (raises)."""
+        delay = self._connect_budget.next_delay(time.monotonic())
+        if delay is None:
+            raise FatalConnectionError(
+                f"the realtime server keeps dropping the connection: the reconnect budget "
+                f"({self._connect_budget.describe()}) is spent"
+            )
+        await asyncio.sleep(delay)  # the backoff that outlives a flapping server's upgrades
 
     async def close(self) -> None:
         """Close the connection and stop every task; pending retrievals fail."""
@@ -306,8 +326,19 @@ class RealtimeClient:
             logger.warning(f"{self}: the next session closed before the switch to it")
             self._standby = None
         if self._transport is transport and not self._closing:
-            code, reason = transport.close_code, transport.close_reason
-            error_class = classify_close_code(code, reason)
+            code, reason = transport.close_code, self.redactor(transport.close_reason)
+            if code == MESSAGE_TOO_BIG:
+                limit = getattr(transport, "max_message_bytes", None)
+                await self._on_output(
+                    ClientFailed(
+                        f"a realtime server message above the {limit} byte limit was refused; "
+                        "reconnecting",
+                        ErrorClass.TRANSIENT,
+                    )
+                )
+                error_class = ErrorClass.TRANSIENT  # our close: the session is worth keeping
+            else:
+                error_class = self.dialect.classify_close(code, reason)
             next_session = self._standby
             if next_session is not None and next_session.session.ready:
                 # The old session ended before a quiet moment: the next one is ready.
@@ -392,6 +423,31 @@ class RealtimeClient:
         self._tracer.reconnect_failed(message, attempt)
         await self._on_output(ClientFailed(message))
 
+    def _on_rate_limited(self, message: str, event_id: str | None) -> None:
+        """Keep the socket, wait (as long as the message asks, or a backoff), ask again.
+
+        A refused ``response.create`` is asked for again through the core (a fresh request,
+        unless a reply is already under way by then); another refused event with an id is
+        sent again as it was, if it went on this same socket.
+        """
+        transport = self._transport
+        sent_event = getattr(transport, "sent_event", None)
+        refused = sent_event(event_id) if callable(sent_event) else None
+        delay = self._rate_limit_backoff.next_delay(message, time.monotonic())
+        logger.warning(f"{self}: rate limited; asking again in {delay:g} s")
+
+        async def ask_again() -> None:
+            await asyncio.sleep(delay)
+            if self._closing or refused is None:
+                return
+            if refused.get("type") == "response.create":
+                if not self.session.response_active:
+                    await self.act(self.session.request_response())
+            elif self._transport is transport and transport is not None:
+                await transport.send(refused)
+
+        self._spawn(ask_again(), "rate-limit")
+
     async def _replay_now(self) -> None:
         """The conversation into the new session: after its ``session.update`` took effect,
         so the items are read under the session's configuration, never before it."""
@@ -460,10 +516,12 @@ class RealtimeClient:
         if self._output_bytes_per_ms is not None:
             session.playback.set_format(self._output_bytes_per_ms)
         try:
+            await self._wait_for_budget()
             with self._tracer.connect(model, transport.safe_url, now=time.monotonic()):
                 secret = await self._token_provider() if self._token_provider else self._api_key
                 if secret:
                     self._tracer.add_secret(secret)
+                    self.redactor.add(secret)
                 await transport.connect(secret)
         except ConnectionFailed as exc:
             logger.warning(f"{self}: cannot open the next session yet: {exc}")

@@ -6,8 +6,10 @@ subclass of :class:`Dialect` for a server that is not built in.
 
 from __future__ import annotations
 
+import copy
+
 from realtime_llm.dialects.azure import AzureDialect
-from realtime_llm.dialects.base import AuthScheme, Dialect, redact_url
+from realtime_llm.dialects.base import AuthScheme, Dialect, check_base_url, redact_url
 from realtime_llm.dialects.inworld import InworldDialect
 from realtime_llm.dialects.local import LocalDialect
 from realtime_llm.dialects.openai import OpenAIDialect
@@ -44,11 +46,17 @@ DIALECTS: dict[str, type[Dialect]] = {
 
 
 def get_dialect(dialect: str | Dialect, base_url: str | None = None) -> Dialect:
-    """Resolve a dialect name (or pass an instance through, with ``base_url`` applied)."""
+    """Resolve a dialect name, or an instance with ``base_url`` applied to a copy.
+
+    The instance passed in is never changed: one dialect object may serve several
+    services with different endpoints. A bad ``base_url`` raises InvalidSettingsError.
+    """
     if isinstance(dialect, Dialect):
-        if base_url is not None:
-            dialect.base_url = base_url.rstrip("?")
-        return dialect
+        if base_url is None:
+            return dialect
+        resolved = copy.copy(dialect)
+        resolved.base_url = check_base_url(base_url)
+        return resolved
     try:
         return DIALECTS[dialect](base_url)
     except KeyError:

@@ -16,11 +16,16 @@ Hooks (override what differs; everything has a GA default):
 =========================  ===========================================================
 ``url(model)``             WebSocket URL (path and query keys)
 ``auth_headers(secret)``   upgrade-request headers (``auth_scheme``: bearer, api-key, basic)
-``serialize_session(s)``   the GA session object -> this server's ``session`` shape
-``outgoing(event)``        rename a client event (only if ``rewrites_outgoing``)
+``serialize_session(s, m)``  the GA session object (and the model) -> this server's shape
+``outgoing(event)``        rename a client event (an override is detected by itself)
 ``canonical_type(t)``      inbound event type -> GA name; None drops a duplicate
 ``classify_error(c, t)``   server error code -> :class:`~realtime_llm.errors.ErrorClass`
+``classify_close(c, r)``   a close the server made -> :class:`~realtime_llm.errors.ErrorClass`
+``classify_status(s)``     an HTTP status refusing the upgrade -> ErrorClass
 =========================  ===========================================================
+
+Hooks are pure functions of their inputs: the model is passed in, nothing is remembered
+between calls, so one instance can serve several connections.
 
 Flags and facts: ``capabilities``, ``configure_on`` (the event that triggers the first
 ``session.update``), ``session_limit_s``, ``requires_api_key``, and the voices:
@@ -32,14 +37,29 @@ server's own default). ``knows_voice(v)`` is the check.
 from __future__ import annotations
 
 import base64
+import ipaddress
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from realtime_llm.errors import ErrorClass, classify_error
+from realtime_llm.errors import (
+    ErrorClass,
+    InvalidSettingsError,
+    classify_close_code,
+    classify_error,
+    classify_status,
+)
 from realtime_llm.protocol.capabilities import Capabilities
 
-__all__ = ["OPENAI_VOICES", "AuthScheme", "Dialect", "redact_url"]
+__all__ = [
+    "OPENAI_VOICES",
+    "AuthScheme",
+    "Dialect",
+    "check_base_url",
+    "is_loopback_url",
+    "redact_url",
+    "with_query",
+]
 
 AuthScheme = Literal["bearer", "api-key", "basic", "none"]
 
@@ -64,6 +84,45 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), ""))
 
 
+def check_base_url(base_url: str) -> str:
+    """The endpoint if it can be dialled (``ws://`` or ``wss://`` with a host), else
+    :class:`~realtime_llm.errors.InvalidSettingsError`: a bad URL fails at construction,
+    not as a silent bot at start."""
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InvalidSettingsError("base_url", "not a parsable URL") from None
+    if parts.scheme not in ("ws", "wss"):
+        raise InvalidSettingsError(
+            "base_url", f"must start with ws:// or wss://, not {parts.scheme or 'nothing'}:"
+        )
+    if not host:
+        raise InvalidSettingsError("base_url", "has no host")
+    return base_url.rstrip("?&")
+
+
+def with_query(base_url: str, params: Mapping[str, str]) -> str:
+    """``base_url`` with ``params`` added to the query it may already have (merged, and
+    a key given in ``params`` replaces the same key in the URL: never ``?a=1?a=2``)."""
+    parts = urlsplit(base_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query.extend(params.items())
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether the URL's host is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class Dialect:
     """Hooks with OpenAI GA defaults. Subclass and override what your server does differently.
 
@@ -83,7 +142,8 @@ class Dialect:
     configure_on: ClassVar[str] = "session.created"
     """The server event after which the first ``session.update`` is sent."""
     rewrites_outgoing: ClassVar[bool] = False
-    """Whether :meth:`outgoing` changes anything (audio appends never go through it)."""
+    """Force :meth:`outgoing` on; an override of it is used without this flag (audio
+    appends never go through it)."""
     voices: ClassVar[frozenset[str]] = OPENAI_VOICES
     """The server's built-in voices: a voice outside them is refused, unless..."""
     custom_voices: ClassVar[bool] = False
@@ -92,11 +152,11 @@ class Dialect:
     """The voice the service asks for unless told otherwise (None: the server's default)."""
 
     def __init__(self, base_url: str | None = None) -> None:
-        self.base_url = (base_url or self.default_base_url).rstrip("?")
+        self.base_url = check_base_url(base_url) if base_url else self.default_base_url
 
     def url(self, model: str) -> str:
         """The WebSocket URL for ``model``: the model is fixed per connection."""
-        return f"{self.base_url}?{urlencode({'model': model})}"
+        return with_query(self.base_url, {"model": model})
 
     def auth_headers(self, secret: str | None) -> dict[str, str]:
         """Headers that authenticate the upgrade request; the secret goes nowhere else."""
@@ -109,8 +169,11 @@ class Dialect:
             return {"Authorization": f"Basic {token}"}
         return {"Authorization": f"Bearer {secret}"}
 
-    def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
-        """The GA session object as this server wants it in ``session.update``."""
+    def serialize_session(self, session: Mapping[str, Any], model: str = "") -> dict[str, Any]:
+        """The GA session object as this server wants it in ``session.update``.
+
+        ``model`` is the connection's model, for servers that want it in the session.
+        """
         return dict(session)
 
     def outgoing(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +191,19 @@ class Dialect:
     def classify_error(self, code: str | None, error_type: str | None) -> ErrorClass:
         """What a server error code means on this server."""
         return classify_error(code, error_type)
+
+    def classify_close(self, code: int | None, reason: str) -> ErrorClass:
+        """What a WebSocket close made by this server means (closes we make never get here)."""
+        return classify_close_code(code, reason)
+
+    def classify_status(self, status: int) -> ErrorClass:
+        """What an HTTP status refusing the upgrade means: FATAL is not retried."""
+        return classify_status(status)
+
+    @property
+    def uses_outgoing(self) -> bool:
+        """Whether client events go through :meth:`outgoing`: the flag, or an override."""
+        return self.rewrites_outgoing or type(self).outgoing is not Dialect.outgoing
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r})"

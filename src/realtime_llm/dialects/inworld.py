@@ -14,9 +14,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
-from realtime_llm.dialects.base import AuthScheme, Dialect
+from realtime_llm.dialects.base import AuthScheme, Dialect, with_query
 from realtime_llm.protocol.capabilities import Capabilities
 
 __all__ = ["InworldDialect"]
@@ -64,20 +63,18 @@ class InworldDialect(Dialect):
         super().__init__(base_url)
         self.session_key = session_key
         self.jwt = jwt
-        self._model = ""
 
     def url(self, model: str) -> str:
-        self._model = model
         key = self.session_key or uuid.uuid4().hex
-        return f"{self.base_url}?{urlencode({'key': key, 'protocol': 'realtime'})}"
+        return with_query(self.base_url, {"key": key, "protocol": "realtime"})
 
     def auth_headers(self, secret: str | None) -> dict[str, str]:
         if secret and self.jwt:
             return {"Authorization": f"Bearer {secret}"}
         return super().auth_headers(secret)
 
-    def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
+    def serialize_session(self, session: Mapping[str, Any], model: str = "") -> dict[str, Any]:
         out = dict(session)
-        if self._model and "model" not in out:
-            out["model"] = self._model
+        if model and "model" not in out:
+            out["model"] = model
         return out

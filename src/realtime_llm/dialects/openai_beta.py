@@ -69,7 +69,7 @@ class OpenAIBetaDialect(Dialect):
     def auth_headers(self, secret: str | None) -> dict[str, str]:
         return {**super().auth_headers(secret), "OpenAI-Beta": "realtime=v1"}
 
-    def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
+    def serialize_session(self, session: Mapping[str, Any], model: str = "") -> dict[str, Any]:
         return flat_session(session)
 
     def outgoing(self, event: dict[str, Any]) -> dict[str, Any]:

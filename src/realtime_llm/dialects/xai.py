@@ -52,7 +52,7 @@ class XAIDialect(Dialect):
         """xAI's voice names are case-insensitive (its docs write ``Ara``, it sends ``ara``)."""
         return voice.lower() in self.voices
 
-    def serialize_session(self, session: Mapping[str, Any]) -> dict[str, Any]:
+    def serialize_session(self, session: Mapping[str, Any], model: str = "") -> dict[str, Any]:
         flat = {k: v for k, v in session.items() if k not in ("type", "audio")}
         audio = dict(session.get("audio") or {})
         audio_in = dict(audio.get("input") or {})

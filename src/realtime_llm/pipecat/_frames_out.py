@@ -62,6 +62,7 @@ _CATEGORIES = {
 """pipecat's error categories for the server codes that have one."""
 _CLASS_CATEGORIES = {
     ErrorClass.TRANSIENT: ErrorCategory.SERVER,
+    ErrorClass.RATE_LIMITED: ErrorCategory.RATE_LIMIT,
     ErrorClass.SESSION_END: ErrorCategory.SERVER,
     ErrorClass.FATAL: ErrorCategory.CONNECTIVITY,
 }
@@ -86,6 +87,10 @@ class FrameOutputs:
 
     def __str__(self) -> str:
         return str(self._llm)
+
+    def _redact(self, text: str) -> str:
+        """``text`` without any credential the client holds (servers may echo them)."""
+        return self._llm._client.redactor(text)
 
     @property
     def _props(self) -> SessionProperties:
@@ -325,12 +330,14 @@ class FrameOutputs:
         logger.warning(f"{self}: {self._llm._dialect.name} has no {o.feature}; {o.consequence}")
 
     async def _error_reported(self, o: out.ErrorReported) -> None:
-        code = f" ({o.code})" if o.code else ""
+        code = f" ({self._redact(o.code)})" if o.code else ""
+        message = self._redact(o.message)  # a server may echo the key it was sent
         if o.error_class is ErrorClass.BENIGN:
-            logger.debug(f"{self}: benign server error{code}: {o.message}")
+            logger.debug(f"{self}: benign server error{code}: {message}")
             return
-        # A transient one also makes the client start a fresh session (it sees it too).
-        await self._report_error(f"realtime server error{code}: {o.message}", o.error_class, o.code)
+        # A transient one also makes the client start a fresh session, and a rate limit
+        # makes it wait and ask again (it sees them too).
+        await self._report_error(f"realtime server error{code}: {message}", o.error_class, o.code)
 
     async def _event_handling_failed(self, o: EventHandlingFailed) -> None:
         """One bad server event: a non-fatal ErrorFrame, and the session goes on."""
@@ -346,7 +353,7 @@ class FrameOutputs:
         """One ErrorFrame upstream; a fatal error also marks the service unusable."""
         category = _CATEGORIES.get(code or "") or _CLASS_CATEGORIES.get(error_class)
         await self._llm.push_error(
-            message,
+            self._redact(message),
             category=category,
             force_treat_as_permanent=error_class is ErrorClass.FATAL,
         )

@@ -44,6 +44,7 @@ from pipecat.utils.types import is_given
 
 from realtime_llm.client import RealtimeClient
 from realtime_llm.dialects import Dialect, get_dialect
+from realtime_llm.dialects.base import is_loopback_url
 from realtime_llm.errors import (
     InvalidSettingsError,
     UnsupportedFeature,
@@ -152,6 +153,11 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         if self._dialect.requires_api_key and not api_key and token_provider is None:
             raise InvalidSettingsError(
                 "api_key", f"dialect {self._dialect.name!r} needs an api_key or a token_provider"
+            )
+        url = self._dialect.base_url
+        if api_key and url.startswith("ws://") and not is_loopback_url(url):
+            raise InvalidSettingsError(
+                "base_url", "an api_key may go over ws:// only to a loopback host; use wss://"
             )
         legacy = legacy_settings(kwargs)  # pipecat's built-in service's arguments
         store = default_settings(voice=self._dialect.default_voice)

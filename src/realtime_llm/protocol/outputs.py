@@ -9,7 +9,7 @@ are plain frozen values, so a test can compare them with ``==``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from realtime_llm.errors import ErrorClass
@@ -184,6 +184,8 @@ class ErrorReported:
     code: str | None
     error_class: ErrorClass
     param: str | None = None
+    event_id: str | None = field(default=None, compare=False)
+    """The client event the error answers, if the server said (to ask again for it)."""
 
 
 @dataclass(**_v)

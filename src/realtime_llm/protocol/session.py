@@ -702,7 +702,7 @@ class RealtimeSession:
             # The server kept its previous session: do not wait forever for session.updated.
             out.extend(self._become_ready())
         # Every error is reported with its class; the glue only logs the benign ones.
-        out.append(ErrorReported(e.message, e.code, error_class, e.param))
+        out.append(ErrorReported(e.message, e.code, error_class, e.param, e.event_id))
         out.extend(self._send_owed())
         return out
 
