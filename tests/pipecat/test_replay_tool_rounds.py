@@ -59,3 +59,36 @@ async def test_replay_after_a_drop_has_every_item_with_the_tool_output(make_serv
     call, output = items[1], items[2]
     assert call["call_id"] == output["call_id"] and call["name"] == "get_weather"
     assert "sunny" in output["output"]
+
+
+async def test_a_long_conversation_is_replayed_through_the_compactor(make_server: Any) -> None:
+    """The replay of a long call sends the newest items and a note, not every turn."""
+    from pipecat.frames.frames import LLMRunFrame
+
+    from realtime_llm.client import KeepNewest
+
+    server = await make_server([Turn(reply="OK.")])
+    service = service_for(server.url, replay_compaction=KeepNewest(max_items=5))
+    context = LLMContext([{"role": "user", "content": f"note {n}"} for n in range(12)])
+    async with running_bot(service, context) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.queue(LLMRunFrame())  # the first sync sends all twelve, whole
+        await wait_for(lambda: bot.down(LLMFullResponseEndFrame), what="the reply")
+        await wait_for(lambda: len(bot.context.get_messages()) >= 13, what="the reply in context")
+        assert len([e for e in server.received if e["type"] == "conversation.item.create"]) == 12
+        before = len(server.received)
+        await server.close_connections(code=1011, reason="internal error")
+        await server.wait_for_received("session.update", count=2)
+        await wait_for(
+            lambda: (
+                sum(e["type"] == "conversation.item.create" for e in server.received[before:]) >= 5
+            ),
+            what="the replay",
+        )
+    replayed = [
+        e["item"] for e in server.received[before:] if e["type"] == "conversation.item.create"
+    ]
+    texts = [i["content"][0]["text"] for i in replayed]
+    assert len(replayed) == 5
+    assert replayed[0]["role"] == "system" and "first 9 items" in texts[0]
+    assert texts[1:] == ["note 9", "note 10", "note 11", "OK."]

@@ -4,6 +4,16 @@
 """
 
 from realtime_llm.client.client import ClientOutput, OutputHandler, RealtimeClient
+from realtime_llm.client.compaction import DEFAULT_MAX_REPLAY_ITEMS, KeepNewest, ReplayCompactor
 from realtime_llm.client.outputs import ClientFailed, EventHandlingFailed
 
-__all__ = ["ClientFailed", "ClientOutput", "EventHandlingFailed", "OutputHandler", "RealtimeClient"]
+__all__ = [
+    "DEFAULT_MAX_REPLAY_ITEMS",
+    "ClientFailed",
+    "ClientOutput",
+    "EventHandlingFailed",
+    "KeepNewest",
+    "OutputHandler",
+    "RealtimeClient",
+    "ReplayCompactor",
+]

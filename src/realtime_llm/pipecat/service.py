@@ -42,7 +42,7 @@ from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.types import is_given
 
-from realtime_llm.client import RealtimeClient
+from realtime_llm.client import KeepNewest, RealtimeClient, ReplayCompactor
 from realtime_llm.dialects import Dialect, get_dialect
 from realtime_llm.dialects.base import is_loopback_url
 from realtime_llm.errors import (
@@ -109,6 +109,10 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         reconnect_policy: when and how fast to reconnect after a lost connection (default:
             5 attempts with exponential backoff; ``ReconnectPolicy(max_attempts=0)``
             never reconnects).
+        replay_compaction: what a new session is sent of the conversation so far (a
+            callable from the items to replay to the items to send); default
+            ``KeepNewest()``: everything up to 200 items, then a note and the newest
+            ones. See docs/errors.md ("Replay").
         connection_factory: ``(dialect, model) -> Transport`` for each new connection
             (default: the WebSocket); a test seam, see ``realtime_llm.transport.memory``.
         forward_input_audio: pass input audio frames on downstream, for a recorder
@@ -147,6 +151,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         token_provider: Callable[[], Awaitable[str]] | None = None,
         reconnect_policy: ReconnectPolicy | None = None,
         connection_factory: TransportFactory | None = None,
+        replay_compaction: ReplayCompactor | None = None,
         **kwargs: Any,
     ) -> None:
         self._dialect = get_dialect(dialect, base_url)
@@ -188,6 +193,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             prices=prices if isinstance(prices, PriceTable) else PriceTable(prices),
         )
         self._outputs = FrameOutputs(self)
+        self._compact_replay: ReplayCompactor = replay_compaction or KeepNewest()
         self._client = RealtimeClient(
             self._dialect,
             lambda: str(self._settings.model),
@@ -270,14 +276,21 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             await self._act(self._replay_outputs())
 
     def _replay_outputs(self) -> list[out.Output]:
-        """The whole local conversation, for a new session (no reply is asked for)."""
+        """The local conversation, for a new session (no reply is asked for).
+
+        Everything, through the replay compactor (by default every item up to
+        ``DEFAULT_MAX_REPLAY_ITEMS``, then the newest ones): each replayed item is input
+        to the next response, billed again at every reconnect.
+        """
         self._context_sync = ContextSync()
         if self._context is None:
             return []
         self._conversation_started = True
-        return self._whole_context_outputs(self._context.get_messages())
+        return self._whole_context_outputs(self._context.get_messages(), self._compact_replay)
 
-    def _whole_context_outputs(self, messages: list[Any]) -> list[out.Output]:
+    def _whole_context_outputs(
+        self, messages: list[Any], compact: ReplayCompactor | None = None
+    ) -> list[out.Output]:
         """Every message as items, for a session that has none of them yet.
 
         A tool result goes with its call: a new session given a ``function_call`` without
@@ -289,6 +302,8 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         (a stray tool message) is left out: the server refuses outputs for unknown calls.
         """
         items = self._context_sync.initial_items(messages)
+        if compact is not None:
+            items = compact(items)
         calls = {str(i.get("call_id")) for i in items if i.get("type") == "function_call"}
         kept = [
             item
