@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -105,14 +105,19 @@ async def running_bot(
     service: RealtimeLLMService,
     context: LLMContext | None = None,
     observers: list[Any] | None = None,
+    *,
+    after_llm: Sequence[FrameProcessor] = (),
+    enable_tracing: bool = False,
 ) -> AsyncIterator[Bot]:
+    """``after_llm``: processors placed right after the service (a playback reporter, say)."""
     context = context or LLMContext()
     pair = LLMContextAggregatorPair(context)
     before, after = Recorder("before-llm"), Recorder("after-llm")
-    pipeline = Pipeline([pair.user(), before, service, after, pair.assistant()])
+    pipeline = Pipeline([pair.user(), before, service, *after_llm, after, pair.assistant()])
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
+        enable_tracing=enable_tracing,
         cancel_on_idle_timeout=False,
         observers=observers or [],
     )

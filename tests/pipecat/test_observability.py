@@ -10,9 +10,8 @@ usage the server sent.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +26,6 @@ from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
-    EndFrame,
     Frame,
     LLMFullResponseEndFrame,
     LLMRunFrame,
@@ -37,13 +35,9 @@ from pipecat.frames.frames import (
     TTSStoppedFrame,
 )
 from pipecat.metrics.metrics import LLMUsageMetricsData
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import FunctionCallParams
-from pipecat.workers.runner import WorkerRunner
 
 from realtime_llm import RealtimeLLMService
 from realtime_llm.observability import SessionSummary, UsageReport
@@ -51,7 +45,7 @@ from realtime_llm.pipecat.usage_metrics import RealtimeCostMetricsData
 from realtime_llm.server import ToolCall, Turn
 
 from ..observability.spantree import parent_of, span_tree
-from .harness import Bot, Recorder, service_for, speech_like, wait_for
+from .harness import Bot, running_bot, service_for, speech_like, wait_for
 
 FAKE_KEY = "sk-fake-RECOGNIZABLE-0123456789abcdef"
 MODEL = "gpt-realtime"
@@ -110,34 +104,13 @@ class SpeakingReporter(FrameProcessor):
             await self.push_frame(BotStoppedSpeakingFrame(), FrameDirection.UPSTREAM)
 
 
-@asynccontextmanager
-async def bot_with(
+def bot_with(
     service: RealtimeLLMService, context: LLMContext, *, enable_tracing: bool
-) -> AsyncIterator[Bot]:
-    pair = LLMContextAggregatorPair(context)
-    before, after = Recorder("before-llm"), Recorder("after-llm")
-    pipeline = Pipeline([pair.user(), before, service, SpeakingReporter(), after, pair.assistant()])
-    worker = PipelineWorker(
-        pipeline,
-        params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
-        enable_tracing=enable_tracing,
-        cancel_on_idle_timeout=False,
+) -> AbstractAsyncContextManager[Bot]:
+    """The harness's pipeline, with a playback reporter after the service."""
+    return running_bot(
+        service, context, after_llm=[SpeakingReporter()], enable_tracing=enable_tracing
     )
-    started = asyncio.Event()
-
-    @worker.event_handler("on_pipeline_started")
-    async def _started(worker: PipelineWorker, frame: Frame) -> None:
-        started.set()
-
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    run = asyncio.create_task(runner.run())
-    try:
-        await asyncio.wait_for(started.wait(), 5.0)
-        yield Bot(worker, service, context, before, after)
-    finally:
-        await worker.queue_frame(EndFrame())
-        await asyncio.wait_for(run, 10.0)
 
 
 async def converse(bot: Bot, server: Any, reports: list[UsageReport]) -> None:
