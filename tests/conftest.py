@@ -6,6 +6,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 _OURS = (os.sep + "realtime_llm" + os.sep, os.sep + "tests" + os.sep, os.sep + "examples" + os.sep)
 
@@ -31,3 +34,18 @@ def no_deprecation_warnings_from_our_code(
     assert not ours, "deprecated APIs used: " + "; ".join(
         f"{w.filename}:{w.lineno}: {w.message}" for w in ours
     )
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    """Finished spans, in memory (the OpenTelemetry SDK's exporter)."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
+    """A tracer provider that exports to ``exporter`` as each span ends."""
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    yield tp
+    tp.shutdown()
