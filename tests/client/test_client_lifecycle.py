@@ -201,3 +201,21 @@ async def test_an_event_that_breaks_while_handled_is_reported_and_the_session_go
     assert len(failures) == 1 and failures[0].message.startswith("error handling a server event")
     assert len(server.connections) == 1
     await client.close()
+
+
+async def test_each_batch_the_client_handles_settles_the_tracers_turn(
+    provider: Any, exporter: Any
+) -> None:
+    """A reply that ended with no tool call after it ends its turn when its batch is done,
+    not at whatever frame the pipeline pushes next: the turn span measures the wait."""
+    from realtime_llm.tracing import SessionTracer
+
+    tracer = SessionTracer(tracer_provider=provider, provider="local")
+    client = make_client(MemoryServer(), [], tracer=tracer)
+    tracer.session_started("local", 0.0)
+    tracer.user_speech_started(1.0)
+    tracer.response_started("resp_1", model="local", voice="alloy", modalities=["audio"], now=2.0)
+    tracer.response_finished("resp_1", status="completed", now=3.0)
+    assert not [s for s in exporter.get_finished_spans() if s.name.startswith("turn ")]
+    await client.act([out.ResponseEnded("resp_1", "completed")])
+    assert [s for s in exporter.get_finished_spans() if s.name.startswith("turn ")]

@@ -170,6 +170,8 @@ class RealtimeClient:
             elif kind is out.RetrieveFinished:
                 assert isinstance(output, out.RetrieveFinished)
                 self._retrieve_finished(output)
+        # A turn whose reply ended with no tool call after it in this batch ends now.
+        self._tracer.settle()
 
     def set_output_format(self, bytes_per_ms: float) -> None:
         """The output audio's wire rate, for the playout model of every session."""

@@ -101,8 +101,7 @@ class FrameOutputs:
         await self._OUTPUT_ACTIONS[type(output)](self, output)
 
     async def _act(self, outputs: list[out.Output]) -> None:
-        await self._llm._client.act(outputs)
-        self._llm._tracer.settle()  # a turn whose reply ended with no tool call after it ends
+        await self._llm._client.act(outputs)  # the client settles the tracer's turn
 
     async def _session_ready(self, o: out.SessionReady) -> None:
         logger.debug(f"{self}: session ready")
