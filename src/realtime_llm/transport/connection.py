@@ -202,15 +202,15 @@ class RealtimeConnection:
         if ws is None:
             return False
         kind = event["type"]
-        event_id = event.get("event_id")
-        if event_id is not None and kind != _APPEND:
-            self._remember(str(event_id), event)
-        if kind == _APPEND:
+        if kind == _APPEND:  # the hot path: 50 a second, nothing remembered
             if ws.transport.get_write_buffer_size() > self.max_audio_backlog_bytes:
                 self._drop_audio(len(event["audio"]))
                 return True  # accepted and dropped by policy: the socket is fine
             text = _APPEND_PREFIX + event["audio"] + '"}' if len(event) == 2 else _dumps(event)
         else:
+            event_id = event.get("event_id")
+            if event_id is not None:
+                self._remember(str(event_id), event)  # for a rate-limit retry
             if kind == _SESSION_UPDATE:
                 # The core reasons on the GA session; the dialect's shape exists only here.
                 session = self._serialize_session(event["session"], self._model)
