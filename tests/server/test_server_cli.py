@@ -39,9 +39,15 @@ def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
 
 @asynccontextmanager
 async def serving(
-    *args: str, command: tuple[str, ...] = (CLI,), env: dict[str, str] | None = None
+    *args: str,
+    command: tuple[str, ...] = (CLI,),
+    env: dict[str, str] | None = None,
+    stop_with: signal.Signals = signal.SIGINT,
+    sigint_ignored: bool = False,
 ) -> AsyncIterator[tuple[str, list[str]]]:
-    """Start ``realtime-llm serve ...``; yield its URL and banner; stop it with Ctrl-C."""
+    """Start ``realtime-llm serve ...``; yield its URL and banner; stop it with Ctrl-C
+    (or ``stop_with``). ``sigint_ignored`` starts it as a shell without job control starts
+    a background job: with SIGINT ignored."""
     process = await asyncio.create_subprocess_exec(
         *command,
         "serve",
@@ -51,6 +57,7 @@ async def serving(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
     )
     banner: list[str] = []
     try:
@@ -66,12 +73,21 @@ async def serving(
             banner.append((await process.stdout.readline()).decode().rstrip("\n"))
         yield url, banner
     finally:
-        process.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(process.wait(), 15)
+        process.send_signal(stop_with)
+        try:
+            code = await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            raise AssertionError(f"the server did not stop on {stop_with.name}") from None
         assert process.stderr is not None
         errors = (await process.stderr.read()).decode()
     assert code == 0, errors
     assert "Traceback" not in errors
+    assert "realtime-llm: stopped" in errors
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def assert_one_clear_line(run: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
@@ -243,6 +259,22 @@ async def test_serve_prints_a_url_that_works_and_stops_on_ctrl_c(tmp_path: Path)
         async with connect(url, additional_headers=headers) as ws:
             created = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert created["type"] == "session.created"
+
+
+@pytest.mark.parametrize(
+    ("stop_with", "sigint_ignored"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c-in-a-background-job", "sigterm"],
+)
+async def test_serve_stops_cleanly_on_ctrl_c_and_sigterm_whatever_it_inherited(
+    stop_with: signal.Signals, sigint_ignored: bool
+) -> None:
+    """A background job of a script inherits SIGINT ignored, and ``docker stop`` sends
+    SIGTERM: either way the server shuts down cleanly (``serving`` checks exit 0)."""
+    args = ("--engine", "rules")
+    async with serving(*args, stop_with=stop_with, sigint_ignored=sigint_ignored) as (url, _):
+        async with connect(url) as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "session.created"
 
 
 async def test_without_engine_the_speech_extra_runs_and_hears_the_scripts_lines() -> None:

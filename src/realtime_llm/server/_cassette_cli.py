@@ -13,11 +13,11 @@ them in.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._signals import until_stopped
 from .cassette import CassetteError
 from .record import RecordingProxy
 from .replay import CassetteServer
@@ -61,11 +61,11 @@ async def record(args: argparse.Namespace) -> None:
         upstream = urlsplit(args.upstream).hostname
         print(f"  (its query string and key go on to {upstream}; the key is never written)")
         print("  one file per connection, written when it ends; Ctrl-C to stop", flush=True)
-        await asyncio.Event().wait()
+        await until_stopped()
 
 
 async def replay(args: argparse.Namespace) -> None:
-    """Serve ``args.cassette`` until Ctrl-C."""
+    """Serve ``args.cassette`` until Ctrl-C (SIGINT) or SIGTERM."""
     try:
         server = CassetteServer(args.cassette, host=args.host, port=args.port)
     except CassetteError as exc:
@@ -78,4 +78,4 @@ async def replay(args: argparse.Namespace) -> None:
             "  a client that leaves the recording gets an 'error' event; Ctrl-C to stop",
             flush=True,
         )
-        await asyncio.Event().wait()
+        await until_stopped()

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ._cassette_cli import add_record_command, record, replay
+from ._signals import until_stopped
 from .app import LocalRealtimeServer
 from .dialects import SERVER_DIALECTS, ServerDialect
 from .engine import Engine
@@ -243,7 +244,7 @@ async def _serve(args: argparse.Namespace) -> None:
         if dialect.beta_header == "required":
             print("  requires the header OpenAI-Beta: realtime=v1")
         print(f"  accepts {auth} ({_auth_forms(dialect)}); Ctrl-C to stop", flush=True)
-        await asyncio.Event().wait()
+        await until_stopped()
 
 
 def _bind_problem(host: str, port: int, exc: OSError) -> str:
