@@ -6,9 +6,11 @@ models, with no key the models do not know.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from openai.types.realtime import (
     ConversationItem,
@@ -17,17 +19,21 @@ from openai.types.realtime import (
 )
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
+from pipecat.audio.utils import pcm_to_wav
+from pipecat.frames.frames import AudioRawFrame
 from pipecat.processors.aggregators import async_tool_messages
 from pipecat.processors.aggregators.llm_context import LLMContext, LLMSpecificMessage
 from pydantic import TypeAdapter
 
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
 from realtime_llm.pipecat.context import (
+    InputAudioFormat,
     completed_tool_call_ids,
     message_text,
     message_to_items,
     messages_to_items,
 )
+from realtime_llm.pipecat.media import AudioDecoder
 
 from ..conformance import unknown_keys
 
@@ -95,9 +101,61 @@ def test_remote_image_is_skipped_with_a_warning(warnings_logged: list[str]) -> N
 
 
 def test_unsupported_part_is_skipped_with_a_warning(warnings_logged: list[str]) -> None:
+    part = {"type": "file", "file": {"filename": "a.pdf", "file_data": "AAAA"}}
+    assert convert({"role": "user", "content": [part]}) == []
+    assert any("'file'" in m for m in warnings_logged)
+
+
+def _tone(rate: int, seconds: float) -> bytes:
+    n = int(rate * seconds)
+    return (np.sin(np.arange(n) * 2 * np.pi * 440 / rate) * 8000).astype("<i2").tobytes()
+
+
+async def test_a_pipecat_audio_message_becomes_input_audio_in_the_session_format() -> None:
+    """pipecat's own audio message (WAV, any rate) is sent as GA ``input_audio`` content:
+    base64 PCM16 at the session's rate (here 16 kHz resampled to 24 kHz)."""
+    frames = [AudioRawFrame(_tone(16000, 0.5), 16000, 1)]
+    message = await LLMContext.create_audio_message(audio_frames=frames, text="Listen")
+    (item,) = convert(message)
+    assert item["role"] == "user"
+    text, audio = item["content"]
+    assert text == {"type": "input_text", "text": "Listen"}
+    assert audio["type"] == "input_audio"
+    assert len(base64.b64decode(audio["audio"])) == 24000 * 2 // 2  # 0.5 s at 24 kHz
+
+
+def test_audio_at_the_session_rate_is_passed_through_unchanged() -> None:
+    pcm = _tone(24000, 0.2)
+    wav = base64.b64encode(pcm_to_wav(pcm, 24000)).decode()
+    part = {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}
+    (item,) = convert({"role": "user", "content": [part]})
+    assert base64.b64decode(item["content"][0]["audio"]) == pcm
+
+
+@pytest.mark.parametrize("fmt", ["audio/pcmu", "audio/pcma"])
+def test_audio_for_a_g711_session_is_encoded_to_it(fmt: Any) -> None:
+    pcm = _tone(8000, 0.2)
+    wav = base64.b64encode(pcm_to_wav(pcm, 8000)).decode()
+    part = {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}
+    (item,) = messages_to_items([{"role": "user", "content": [part]}], InputAudioFormat(fmt, 8000))
+    assert_valid_items([item])
+    encoded = base64.b64decode(item["content"][0]["audio"])
+    assert len(encoded) == len(pcm) // 2  # one byte a sample
+    decoded = np.frombuffer(AudioDecoder(fmt).decode(item["content"][0]["audio"]), "<i2")
+    error = np.abs(decoded.astype(int) - np.frombuffer(pcm, "<i2").astype(int))
+    assert error.max() < 300  # G.711's step near 8000 is 256 (mu-law) / 512 (A-law) / 2
+
+
+def test_audio_that_is_not_a_wav_is_skipped_with_a_warning(warnings_logged: list[str]) -> None:
     part = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
     assert convert({"role": "user", "content": [part]}) == []
     assert any("input_audio" in m for m in warnings_logged)
+
+
+def test_mp3_audio_is_skipped_with_a_warning(warnings_logged: list[str]) -> None:
+    part = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "mp3"}}
+    assert convert({"role": "user", "content": [part]}) == []
+    assert any("'mp3'" in m for m in warnings_logged)
 
 
 def test_assistant_text() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,6 +44,7 @@ from realtime_llm.client import ClientFailed, ClientOutput, EventHandlingFailed
 from realtime_llm.errors import ErrorClass
 from realtime_llm.observability.ledger import UsageReport
 from realtime_llm.pipecat.context import CANCELLED_OUTPUT, output_item
+from realtime_llm.pipecat.media import wav_from_wire_audio
 from realtime_llm.pipecat.usage_metrics import cost_metrics, token_usage
 from realtime_llm.protocol import outputs as out
 from realtime_llm.session_properties import SessionProperties
@@ -60,6 +62,9 @@ _CATEGORIES = {
     "rate_limit_exceeded": ErrorCategory.RATE_LIMIT,
 }
 """pipecat's error categories for the server codes that have one."""
+AUDIO_NOT_KEPT = "[the user spoke here; the recording is no longer kept]"
+"""What an audio-only user turn becomes in the context once it is past the audio bound."""
+
 _CLASS_CATEGORIES = {
     ErrorClass.TRANSIENT: ErrorCategory.SERVER,
     ErrorClass.RATE_LIMITED: ErrorCategory.RATE_LIMIT,
@@ -77,8 +82,12 @@ class FrameOutputs:
     called on it.
     """
 
-    def __init__(self, service: RealtimeLLMService) -> None:
+    def __init__(self, service: RealtimeLLMService, max_replay_audio_s: float) -> None:
         self._llm = service
+        self._max_audio_s = max_replay_audio_s
+        self._audio_turns: deque[tuple[dict[str, Any], float]] = deque()
+        """The audio-only user turns in the context that still hold audio, oldest first."""
+        self._audio_turns_s = 0.0
         self._reply_has_text = False
         self._awaiting_first_audio = False
         self._current_response = ""
@@ -219,7 +228,7 @@ class FrameOutputs:
         self._llm._conversation_started = True
         self._llm._tracer.user_transcription(o.item_id, o.text)
         frame = TranscriptionFrame(o.text, "", time_now_iso8601(), finalized=True)
-        if o.late and self._place_late_user_turn(o.item_id, o.text):
+        if o.late and self._place_late_user_turn(o.item_id, {"role": "user", "content": o.text}):
             # Not upstream: the user aggregator would merge it into the turn it is
             # gathering now. Downstream, observers still see what the user said.
             await self._llm.push_frame(frame, FrameDirection.DOWNSTREAM)
@@ -227,7 +236,42 @@ class FrameOutputs:
         self._llm._context_sync.server_transcribed_user(o.text)
         await self._llm.push_frame(frame, FrameDirection.UPSTREAM)
 
-    def _place_late_user_turn(self, item_id: str, text: str) -> bool:
+    async def _user_audio_turn(self, o: out.UserAudioTurn) -> None:
+        """A user turn with no transcript: recorded in the context as its audio.
+
+        Nothing else would record it (the user aggregator writes transcriptions), and a new
+        session replayed from the context would not know the user spoke. The message has
+        the shape of pipecat's ``LLMContext.create_audio_message`` (a WAV ``input_audio``
+        part); the server has the turn, so it is never sent to this session. Placed before
+        the reply it prompted: at the end of the context now (the reply is written when it
+        ends), or, if that reply already ended, where it starts.
+        """
+        context = self._llm._context
+        if context is None:
+            return
+        self._llm._conversation_started = True
+        encoder = self._llm._audio
+        wav = wav_from_wire_audio(o.audio, encoder.audio_format, encoder.rate)
+        audio = {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}
+        message: dict[str, Any] = {"role": "user", "content": [audio]}
+        if not (o.late and self._place_late_user_turn(o.item_id, message)):
+            context.add_message(message)  # type: ignore[arg-type]
+            self._llm._context_sync.mark_sent(message)
+        seconds = sum(map(len, o.audio)) * 3 / 4 / (encoder.bytes_per_ms * 1000)
+        self._keep_audio(message, seconds)
+
+    def _keep_audio(self, message: dict[str, Any], seconds: float) -> None:
+        """Hold at most ``max_replay_audio_s`` of recorded turns: older ones lose their
+        audio (a note stays in their place), which bounds both the memory a long call
+        holds and what a replay sends (and bills) again."""
+        self._audio_turns.append((message, seconds))
+        self._audio_turns_s += seconds
+        while self._audio_turns and self._audio_turns_s > self._max_audio_s:
+            oldest, oldest_s = self._audio_turns.popleft()
+            self._audio_turns_s -= oldest_s
+            oldest["content"] = [{"type": "text", "text": AUDIO_NOT_KEPT}]
+
+    def _place_late_user_turn(self, item_id: str, message: dict[str, Any]) -> bool:
         """Write a late user turn into the context before the reply it prompted.
 
         The reply's end recorded where that reply starts in the context; user messages
@@ -242,8 +286,7 @@ class FrameOutputs:
         index = min(slot, len(messages))
         while index < len(messages) and _role(messages[index]) == "user":
             index += 1
-        message: Any = {"role": "user", "content": text}
-        messages.insert(index, message)
+        messages.insert(index, message)  # type: ignore[arg-type]
         context.set_messages(messages)
         self._llm._context_sync.mark_sent(message)  # the server has this turn: never send it
         return True
@@ -371,6 +414,7 @@ class FrameOutputs:
         out.UserSpeechStopped: _user_speech_stopped,
         out.UserTranscriptDelta: _user_transcript_delta,
         out.UserTranscript: _user_transcript,
+        out.UserAudioTurn: _user_audio_turn,
         out.ToolCallsRequested: _tool_calls,
         out.ItemCreated: _item_created,
         out.ItemUpdated: _item_updated,

@@ -9,6 +9,7 @@ context message                        conversation item(s)
 =====================================  ==================================================
 user, text or ``text`` parts           ``message``/``user`` with ``input_text`` parts
 user ``image_url`` part (data URL)     ``input_image`` part (``image_url``, ``detail``)
+user ``input_audio`` part (WAV)        ``input_audio`` part, in the session's input format
 assistant text                         ``message``/``assistant`` with ``output_text``
 assistant ``tool_calls``               one ``function_call`` per call
 ``tool`` (``tool_call_id``)            ``function_call_output`` (non-strings JSON-encoded)
@@ -30,8 +31,15 @@ envelope; that one is the call's output too, so the server closes the call with 
 result. Intermediate async-tool updates stay ``system`` messages (the envelope as text):
 the call stays open for its final result.
 
+Audio. A user turn that only exists as audio (the service records one when the server gives
+it no transcript, see :class:`~realtime_llm.protocol.outputs.UserAudioTurn`) is a context
+message with a WAV ``input_audio`` part, the shape pipecat's
+``LLMContext.create_audio_message`` makes. The realtime server takes ``input_audio``
+content as base64 in the session's input format, so the WAV is converted to it
+(:class:`InputAudioFormat`; passed through when it already matches).
+
 What the realtime protocol cannot take (remote image URLs: the server wants the bytes;
-``input_audio`` parts in WAV; files) is left out with a warning rather than sent to be
+audio that is not a PCM16 WAV; files) is left out with a warning rather than sent to be
 rejected: one bad part must not cost the whole conversation replay.
 """
 
@@ -39,6 +47,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 from loguru import logger
@@ -50,11 +59,14 @@ from pipecat.processors.aggregators.llm_context import (
     standard_message_text,
 )
 
+from realtime_llm.pipecat.media import AudioFormat, wire_audio_from_wav
 from realtime_llm.protocol.tools import CANCELLED_OUTPUT
 
 __all__ = [
     "CANCELLED_OUTPUT",
     "LLM_SPECIFIC_ID",
+    "PCM_24K",
+    "InputAudioFormat",
     "completed_tool_call_ids",
     "is_placeholder_result",
     "message_text",
@@ -68,26 +80,46 @@ LLM_SPECIFIC_ID = "realtime-llm"
 
 _IMAGE_DETAILS = frozenset({"auto", "low", "high"})
 
+
+@dataclass(frozen=True, slots=True)
+class InputAudioFormat:
+    """The session's input audio format: what ``input_audio`` content must be in."""
+
+    type: AudioFormat = "audio/pcm"
+    rate: int = 24000
+
+
+PCM_24K = InputAudioFormat()
+"""The GA default input format (PCM16, 24 kHz, mono)."""
+
+_TRUNCATED = "..."
+"""What ``LLMContext.get_messages(truncate_large_values=True)`` leaves of base64 data."""
+
 _IN_PROGRESS = "IN_PROGRESS"
 _CANCELLED = "CANCELLED"
 
 
-def messages_to_items(messages: Iterable[LLMContextMessage]) -> list[dict[str, Any]]:
+def messages_to_items(
+    messages: Iterable[LLMContextMessage], audio_format: InputAudioFormat = PCM_24K
+) -> list[dict[str, Any]]:
     """All the items for ``messages``, in order (a message may give several or none)."""
     items: list[dict[str, Any]] = []
     for message in messages:
-        items.extend(message_to_items(message))
+        items.extend(message_to_items(message, audio_format))
     return items
 
 
-def message_to_items(message: LLMContextMessage) -> list[dict[str, Any]]:
-    """The conversation items for one context message (see the module table)."""
+def message_to_items(
+    message: LLMContextMessage, audio_format: InputAudioFormat = PCM_24K
+) -> list[dict[str, Any]]:
+    """The conversation items for one context message (see the module table); audio in
+    ``audio_format``, the session's input format."""
     if isinstance(message, LLMSpecificMessage):
         return _specific_items(message)
     msg = cast("Mapping[str, Any]", message)
     role = msg.get("role")
     if role == "user":
-        return _message_item("user", _user_parts(msg.get("content")))
+        return _message_item("user", _user_parts(msg.get("content"), audio_format))
     if role in ("system", "developer"):
         final = _async_final(msg)
         if final is not None:
@@ -223,7 +255,7 @@ def _text_parts(content: Any, part_type: str, role: object) -> list[dict[str, An
     return parts
 
 
-def _user_parts(content: Any) -> list[dict[str, Any]]:
+def _user_parts(content: Any, audio_format: InputAudioFormat) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for part in _content_parts(content):
         kind = part.get("type")
@@ -234,9 +266,30 @@ def _user_parts(content: Any) -> list[dict[str, Any]]:
             image = _image_part(part.get("image_url"))
             if image is not None:
                 parts.append(image)
+        elif kind == "input_audio":
+            audio = _audio_part(part.get("input_audio"), audio_format)
+            if audio is not None:
+                parts.append(audio)
         else:
             _skipped(part, "user")
     return parts
+
+
+def _audio_part(spec: Any, audio_format: InputAudioFormat) -> dict[str, Any] | None:
+    """A WAV ``input_audio`` part as the GA ``input_audio`` content, in the session format."""
+    data = spec.get("data") if isinstance(spec, Mapping) else None
+    kind = spec.get("format", "wav") if isinstance(spec, Mapping) else None
+    if not isinstance(data, str) or kind != "wav":
+        logger.warning(f"realtime context: {kind!r} input_audio cannot be sent (WAV can); skipped")
+        return None
+    if data == _TRUNCATED:
+        return {"type": "input_audio", "audio": _TRUNCATED}  # a context shortened for logs
+    try:
+        audio = wire_audio_from_wav(data, audio_format.type, audio_format.rate)
+    except ValueError as exc:
+        logger.warning(f"realtime context: an input_audio part is not usable ({exc}); skipped")
+        return None
+    return {"type": "input_audio", "audio": audio}
 
 
 def _image_part(image_url: Any) -> dict[str, Any] | None:

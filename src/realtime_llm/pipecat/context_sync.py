@@ -30,7 +30,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from realtime_llm.pipecat.context import is_placeholder_result, message_text, message_to_items
+from realtime_llm.pipecat.context import (
+    PCM_24K,
+    InputAudioFormat,
+    is_placeholder_result,
+    message_text,
+    message_to_items,
+)
 
 __all__ = ["ContextSync", "SyncResult"]
 
@@ -51,9 +57,14 @@ def _normalize(text: str) -> str:
 
 
 class ContextSync:
-    """Decides which context messages the server does not have yet."""
+    """Decides which context messages the server does not have yet.
 
-    def __init__(self) -> None:
+    Args:
+        audio_format: the session's input format, for the audio of user messages.
+    """
+
+    def __init__(self, audio_format: InputAudioFormat = PCM_24K) -> None:
+        self.audio_format = audio_format
         self._seen: dict[int, object] = {}  # id -> message, kept alive so ids stay unique
         self._server_user_texts: deque[str] = deque()
         self._server_replies = 0
@@ -86,7 +97,7 @@ class ContextSync:
             if is_placeholder_result(message):
                 del self._seen[id(message)]  # send it once the function returns
                 continue
-            items.extend(message_to_items(message))
+            items.extend(message_to_items(message, self.audio_format))
         return items
 
     def new_items(
@@ -102,7 +113,7 @@ class ContextSync:
                 continue  # not final yet; looked at again on the next sync
             self._seen[id(message)] = message
             if not isinstance(message, dict):
-                items.extend(message_to_items(message))
+                items.extend(message_to_items(message, self.audio_format))
                 continue
             role = message.get("role")
             if role == "user" and self._is_user_echo(message):
@@ -116,7 +127,7 @@ class ContextSync:
                 elif self._server_replies > 0:
                     self._server_replies -= 1
                     continue
-            items.extend(message_to_items(cast(Any, message)))
+            items.extend(message_to_items(cast(Any, message), self.audio_format))
         return SyncResult(items, user_echo)
 
     def _is_user_echo(self, message: dict[str, Any]) -> bool:

@@ -10,15 +10,25 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import wave
+from collections.abc import Iterable
+from functools import cache
 from typing import Literal
 
 import numpy as np
 from loguru import logger
 from PIL import Image
 from pipecat.audio.resamplers.base_audio_resampler import BaseAudioResampler
-from pipecat.audio.utils import create_stream_resampler, pcm_to_alaw, pcm_to_ulaw
+from pipecat.audio.utils import create_stream_resampler, pcm_to_alaw, pcm_to_ulaw, pcm_to_wav
 
-__all__ = ["AudioDecoder", "AudioEncoder", "b64", "encode_image"]
+__all__ = [
+    "AudioDecoder",
+    "AudioEncoder",
+    "b64",
+    "encode_image",
+    "wav_from_wire_audio",
+    "wire_audio_from_wav",
+]
 
 AudioFormat = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
 
@@ -120,6 +130,62 @@ class AudioDecoder:
         if table is None:
             return data
         return table[np.frombuffer(data, dtype=np.uint8)].tobytes()
+
+
+def wav_from_wire_audio(chunks: Iterable[str], audio_format: AudioFormat, rate: int) -> str:
+    """Base64 WAV (PCM16, mono) of input audio as it was sent: base64 chunks in ``audio_format``.
+
+    The shape pipecat's ``LLMContext.create_audio_message`` stores, so the recorded turn is
+    an ordinary audio message of the context. Once per recorded turn, not per frame.
+    """
+    wire = b"".join(base64.b64decode(chunk) for chunk in chunks)
+    pcm = AudioDecoder(audio_format).decode(base64.b64encode(wire).decode("ascii"))
+    return base64.b64encode(pcm_to_wav(pcm, rate)).decode("ascii")
+
+
+def wire_audio_from_wav(wav_b64: str, audio_format: AudioFormat, rate: int) -> str:
+    """Base64 audio in the session's input format from a base64 WAV (any rate, channels).
+
+    For the ``input_audio`` content of a replayed user turn, which the server reads in the
+    session's input format. PCM16 at the session rate is passed through; anything else is
+    downmixed, resampled (soxr) and, for G.711, encoded.
+
+    Raises:
+        ValueError: not a PCM16 WAV.
+    """
+    try:
+        with wave.open(io.BytesIO(base64.b64decode(wav_b64))) as wav:
+            if wav.getsampwidth() != 2:
+                raise ValueError(f"{8 * wav.getsampwidth()}-bit WAV (PCM16 is expected)")
+            channels, wav_rate = wav.getnchannels(), wav.getframerate()
+            pcm = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError, binascii.Error) as exc:
+        raise ValueError(f"not a WAV file: {exc}") from exc
+    if channels == 1 and wav_rate == rate and audio_format == "audio/pcm":
+        return b64(pcm)
+    samples = np.frombuffer(pcm, dtype="<i2").reshape(-1, channels).mean(axis=1)
+    if wav_rate != rate:
+        import soxr  # type: ignore[import-untyped]  # pipecat's dependency; sync, one-off
+
+        samples = soxr.resample(samples, wav_rate, rate)
+    pcm16 = np.clip(np.rint(samples), -32768, 32767).astype("<i2")
+    if audio_format == "audio/pcm":
+        return b64(pcm16.tobytes())
+    return b64(_g711_encoder(audio_format)[pcm16.view(np.uint16)].tobytes())
+
+
+@cache
+def _g711_encoder(audio_format: AudioFormat) -> np.ndarray:
+    """A 65,536-entry table, PCM16 sample (as uint16) -> the G.711 code nearest to it."""
+    decoded = AudioDecoder._TABLES[audio_format].astype(np.int32)
+    order = np.argsort(decoded, kind="stable")
+    ladder = decoded[order]
+    values = np.arange(65536, dtype=np.int32)
+    values = np.where(values >= 32768, values - 65536, values)  # the uint16 view's order
+    upper = np.clip(np.searchsorted(ladder, values), 1, len(ladder) - 1)
+    lower = upper - 1
+    nearer_lower = (values - ladder[lower]) <= (ladder[upper] - values)
+    return order[np.where(nearer_lower, lower, upper)].astype(np.uint8)
 
 
 def encode_image(

@@ -54,7 +54,11 @@ from realtime_llm.pipecat._frames_out import FrameOutputs
 from realtime_llm.pipecat._legacy_args import legacy_settings
 from realtime_llm.pipecat._recorders import recorder_downstream
 from realtime_llm.pipecat.adapter import RealtimeLLMAdapter
-from realtime_llm.pipecat.context import completed_tool_call_ids, messages_to_items
+from realtime_llm.pipecat.context import (
+    InputAudioFormat,
+    completed_tool_call_ids,
+    messages_to_items,
+)
 from realtime_llm.pipecat.context_sync import ContextSync, SyncResult
 from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, b64, encode_image
 from realtime_llm.pipecat.settings import (
@@ -113,6 +117,11 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             callable from the items to replay to the items to send); default
             ``KeepNewest()``: everything up to 200 items, then a note and the newest
             ones. See docs/errors.md ("Replay").
+        max_replay_audio_s: user turns the server did not transcribe (transcription
+            off, failed or empty) are recorded in the context as their audio (at most
+            30 s each), so a new session hears them; the newest ``max_replay_audio_s``
+            seconds of them keep their audio, older ones a note that the user spoke.
+            0 keeps none.
         connection_factory: ``(dialect, model) -> Transport`` for each new connection
             (default: the WebSocket); a test seam, see ``realtime_llm.transport.memory``.
         forward_input_audio: pass input audio frames on downstream, for a recorder
@@ -152,6 +161,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         reconnect_policy: ReconnectPolicy | None = None,
         connection_factory: TransportFactory | None = None,
         replay_compaction: ReplayCompactor | None = None,
+        max_replay_audio_s: float = 120.0,
         **kwargs: Any,
     ) -> None:
         self._dialect = get_dialect(dialect, base_url)
@@ -192,7 +202,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             secrets=(api_key,) if api_key else (),
             prices=prices if isinstance(prices, PriceTable) else PriceTable(prices),
         )
-        self._outputs = FrameOutputs(self)
+        if not max_replay_audio_s >= 0:
+            raise InvalidSettingsError("max_replay_audio_s", "must be 0 or more seconds")
+        self._outputs = FrameOutputs(self, max_replay_audio_s)
         self._compact_replay: ReplayCompactor = replay_compaction or KeepNewest()
         self._client = RealtimeClient(
             self._dialect,
@@ -213,10 +225,10 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         """Converted input audio waiting for its batch to fill (``input_audio_batch_ms``)."""
         self._decoder = AudioDecoder()
         self._output_rate = 24000
+        self._context_sync = ContextSync()
         self._apply_audio_formats()
 
         self._context: LLMContext | None = None
-        self._context_sync = ContextSync()
         self._tools: Any = None
         self._conversation_started = False
         """Whether the server's conversation has turns (sent by us or produced by it)."""
@@ -282,7 +294,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         ``DEFAULT_MAX_REPLAY_ITEMS``, then the newest ones): each replayed item is input
         to the next response, billed again at every reconnect.
         """
-        self._context_sync = ContextSync()
+        self._context_sync = ContextSync(self._input_audio_format())
         if self._context is None:
             return []
         self._conversation_started = True
@@ -534,7 +546,8 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             for message in frame.messages:
                 self._context_sync.mark_sent(message)
         self._conversation_started = True
-        outputs = self._session.create_items(messages_to_items(frame.messages))
+        items = messages_to_items(frame.messages, self._input_audio_format())
+        outputs = self._session.create_items(items)
         if frame.run_llm:
             await self._outputs._start_turn_metrics()
             outputs.extend(self._session.request_response())
@@ -631,11 +644,15 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         self._audio.rate = int(
             input_format.get("rate") or (24000 if self._audio.audio_format == "audio/pcm" else 8000)
         )
+        self._context_sync.audio_format = self._input_audio_format()
         output_format = ((wire.get("audio") or {}).get("output") or {}).get("format") or {}
         self._decoder.audio_format = output_format.get("type", "audio/pcm")
         self._output_rate = props.output_sample_rate
         wire_bytes_per_ms = self._output_rate * self._decoder.wire_bytes_per_sample / 1000
         self._client.set_output_format(wire_bytes_per_ms)
+
+    def _input_audio_format(self) -> InputAudioFormat:
+        return InputAudioFormat(self._audio.audio_format, self._audio.rate)
 
     def _session_wire(self) -> dict[str, Any]:
         """The session object to send: settings, then instructions and tools on top."""

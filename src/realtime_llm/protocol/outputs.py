@@ -33,6 +33,7 @@ __all__ = [
     "SessionReady",
     "ToolCall",
     "ToolCallsRequested",
+    "UserAudioTurn",
     "UserSpeechStarted",
     "UserSpeechStopped",
     "UserTranscript",
@@ -144,6 +145,21 @@ class UserTranscript:
 
 
 @dataclass(**_v)
+class UserAudioTurn:
+    """A user turn that has no transcript (transcription off, failed or empty): its audio.
+
+    ``audio``: the base64 chunks that were sent for it, in the session's input format, at
+    most the recorder's bound (:mod:`~realtime_llm.protocol.turn_audio`). The glue records
+    the turn in the history so that a new session is given it; ``late`` as for
+    :class:`UserTranscript`: the reply it prompted already ended.
+    """
+
+    item_id: str
+    audio: tuple[str, ...]
+    late: bool = False
+
+
+@dataclass(**_v)
 class ToolCall:
     call_id: str
     name: str
@@ -211,6 +227,7 @@ Output = (
     | UserSpeechStopped
     | UserTranscriptDelta
     | UserTranscript
+    | UserAudioTurn
     | ToolCallsRequested
     | ItemCreated
     | ItemUpdated

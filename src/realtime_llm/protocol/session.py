@@ -35,6 +35,11 @@ State, and the rules that move it::
                   the buffer survives a lost connection, so words spoken while it
                   reconnects reach the new session.
 
+    turn audio    :class:`~realtime_llm.protocol.turn_audio.TurnAudioRecorder`: the audio
+                  sent since the last commit (bounded); a committed turn that gets no
+                  transcript is handed out as ``UserAudioTurn``, so a replay can give it
+                  to a new session.
+
 Invariants (checked by the stateful property test in
 ``tests/protocol/test_session_state_machine.py``):
 at most one ``response.create`` outstanding and none while a response runs; each
@@ -75,6 +80,7 @@ from realtime_llm.protocol.outputs import (
     SessionReady,
     ToolCall,
     ToolCallsRequested,
+    UserAudioTurn,
     UserSpeechStarted,
     UserSpeechStopped,
     UserTranscript,
@@ -91,12 +97,16 @@ from realtime_llm.protocol.response import (
 )
 from realtime_llm.protocol.tools import CANCELLED_OUTPUT, ToolCallLedger
 from realtime_llm.protocol.transcripts import TranscriptGate
+from realtime_llm.protocol.turn_audio import TurnAudioRecorder
 
 __all__ = ["RealtimeSession"]
 
 _RESPONSE_EVENT_PREFIX = "rl_resp_"
 _SESSION_EVENT_PREFIX = "rl_sess_"
 _RETRIEVE_EVENT_PREFIX = "rl_retr_"
+_SPEECH_LEAD_S = 1.0
+"""Input audio kept from before server VAD's ``speech_started`` (its prefix padding and
+detection delay), for the recorded turn."""
 
 
 def _decoded_size(b64: str) -> int:
@@ -113,6 +123,8 @@ class RealtimeSession:
         early_audio_limit_bytes: how much input audio (base64 bytes) to hold before the
             session is ready; past it the oldest audio is dropped and counted.
         classify: the dialect's classifier of server error codes.
+        max_turn_audio_s: seconds of input audio kept per user turn (the newest), for a
+            turn that gets no transcript (:class:`UserAudioTurn`).
     """
 
     def __init__(
@@ -121,6 +133,7 @@ class RealtimeSession:
         *,
         early_audio_limit_bytes: int = 2 * 64_000,
         classify: Callable[[str | None, str | None], ErrorClass] = classify_error,
+        max_turn_audio_s: float = 30.0,
     ) -> None:
         self.capabilities = capabilities or Capabilities()
         self._classify = classify
@@ -133,7 +146,18 @@ class RealtimeSession:
         self._tools = ToolCallLedger()
         self._transcripts = TranscriptGate()
         self._responses = ResponseLifecycle()
+        self._max_turn_audio_s = max_turn_audio_s
+        self._turn_audio = TurnAudioRecorder(*self._turn_audio_bounds())
         self._reset_connection_state()
+
+    def _turn_audio_bounds(self) -> tuple[int, int]:
+        """The recorder's bounds in base64 characters, at the configured input format."""
+        audio = self._session_config.get("audio") or {}
+        fmt = (audio.get("input") or {}).get("format") or {}
+        pcm = fmt.get("type", "audio/pcm") == "audio/pcm"
+        rate = int(fmt.get("rate") or (24000 if pcm else 8000))
+        chars_per_s = rate * (2 if pcm else 1) * 4 // 3
+        return int(chars_per_s * self._max_turn_audio_s), int(chars_per_s * _SPEECH_LEAD_S)
 
     # -- connection state ---------------------------------------------------------------
 
@@ -145,6 +169,7 @@ class RealtimeSession:
         self._tools.reset()
         self._retrieves: dict[str, str] = {}  # event_id -> item_id
         self._transcripts.reset()
+        self._turn_audio.reset()
         self.playback.forget()
 
     def reset(self) -> None:
@@ -172,6 +197,8 @@ class RealtimeSession:
                     settle_calls=False,  # the server that made them is gone
                 )
             )
+        # Turns whose transcript will never come now: their audio is all there is of them.
+        out.extend(UserAudioTurn(i, a, True) for i, a in self._turn_audio.take_awaiting())
         lifecycle.move_request(RequestMove.LOST)
         lifecycle.move_response(ResponseMove.LOST)
         self._reset_connection_state()
@@ -241,6 +268,7 @@ class RealtimeSession:
         already created the session, else on ``session.created``.
         """
         self._session_config = dict(session)
+        self._turn_audio.set_bounds(*self._turn_audio_bounds())
         if not self._created:
             return []
         return [self._session_update()]
@@ -260,6 +288,7 @@ class RealtimeSession:
         Returns the event itself rather than a list: this runs 50 times a second.
         """
         if self._ready:
+            self._turn_audio.add(audio_b64)
             return {"type": "input_audio_buffer.append", "audio": audio_b64}
         self._early_audio.hold(audio_b64)
         return None
@@ -281,6 +310,7 @@ class RealtimeSession:
         return [Send({"type": "input_audio_buffer.commit"}), *self.request_response()]
 
     def clear_audio(self) -> list[Output]:
+        self._turn_audio.clear()
         return [Send({"type": "input_audio_buffer.clear"})]
 
     def create_items(self, items: Iterable[Mapping[str, Any]]) -> list[Output]:
@@ -357,6 +387,7 @@ class RealtimeSession:
         lifecycle = self._responses
         out: list[Output] = []
         if not self.server_vad and self._ready:
+            self._turn_audio.clear()
             out.append(Send({"type": "input_audio_buffer.clear"}))
         lifecycle.owed = False
         response_id = lifecycle.playing_id
@@ -504,6 +535,7 @@ class RealtimeSession:
         self._ready = True
         out: list[Output] = [SessionReady()]
         for audio in self._early_audio.drain():
+            self._turn_audio.add(audio)
             out.append(Send({"type": "input_audio_buffer.append", "audio": audio}))
         out.extend(self._send_owed())
         return out
@@ -511,14 +543,24 @@ class RealtimeSession:
     def _on_speech_started(self, e: ev.SpeechStarted, now: float) -> list[Output]:
         # The glue interrupts the pipeline on UserSpeechStarted, so it comes first: the
         # frames closing the reply then follow the interruption instead of being flushed.
+        self._turn_audio.speech_started()
         return [UserSpeechStarted(), *self.interrupt(now)]
 
     def _on_speech_stopped(self, e: ev.SpeechStopped, now: float) -> list[Output]:
         return [UserSpeechStopped()]
 
     def _on_committed(self, e: ev.BufferCommitted, now: float) -> list[Output]:
-        if self.transcription_enabled and e.item_id:
+        audio = self._turn_audio.committed()
+        if not e.item_id:
+            return []
+        if self.transcription_enabled:
             self._transcripts.expect(e.item_id)
+            self._turn_audio.await_transcript(e.item_id, audio)  # handed out if it fails
+            return []
+        return [UserAudioTurn(e.item_id, audio)] if audio else []
+
+    def _on_cleared(self, e: ev.BufferCleared, now: float) -> list[Output]:
+        self._turn_audio.clear()
         return []
 
     def _on_transcription_delta(self, e: ev.TranscriptionDelta, now: float) -> list[Output]:
@@ -526,14 +568,19 @@ class RealtimeSession:
 
     def _on_transcription_completed(self, e: ev.TranscriptionCompleted, now: float) -> list[Output]:
         late = self._transcripts.overdue(e.item_id)
+        audio = self._turn_audio.settle(e.item_id)
         out: list[Output] = []
         if e.transcript.strip():
             out.append(UserTranscript(e.item_id, e.transcript, late))
+        elif audio:  # heard as nothing: the audio is all there is of the turn
+            out.append(UserAudioTurn(e.item_id, audio, late))
         return out + self._transcripts.settled(e.item_id)
 
     def _on_transcription_failed(self, e: ev.TranscriptionFailed, now: float) -> list[Output]:
-        self._transcripts.overdue(e.item_id)
-        return self._transcripts.settled(e.item_id)
+        late = self._transcripts.overdue(e.item_id)
+        audio = self._turn_audio.settle(e.item_id)
+        out: list[Output] = [UserAudioTurn(e.item_id, audio, late)] if audio else []
+        return out + self._transcripts.settled(e.item_id)
 
     def _on_response_created(self, e: ev.ResponseCreated, now: float) -> list[Output]:
         lifecycle = self._responses
@@ -717,6 +764,7 @@ _HANDLERS: dict[type, Any] = {
     ev.SpeechStarted: RealtimeSession._on_speech_started,
     ev.SpeechStopped: RealtimeSession._on_speech_stopped,
     ev.BufferCommitted: RealtimeSession._on_committed,
+    ev.BufferCleared: RealtimeSession._on_cleared,
     ev.TranscriptionDelta: RealtimeSession._on_transcription_delta,
     ev.TranscriptionCompleted: RealtimeSession._on_transcription_completed,
     ev.TranscriptionFailed: RealtimeSession._on_transcription_failed,
