@@ -92,3 +92,58 @@ async def test_a_long_conversation_is_replayed_through_the_compactor(make_server
     assert len(replayed) == 5
     assert replayed[0]["role"] == "system" and "first 9 items" in texts[0]
     assert texts[1:] == ["note 9", "note 10", "note 11", "OK."]
+
+
+async def test_a_tool_running_at_the_drop_is_answered_once_on_the_new_session(
+    make_server: Any,
+) -> None:
+    """The call is replayed open (its placeholder is no result), and the result the
+    handler returns after the drop is its one output, on the new session."""
+    import asyncio
+
+    server = await make_server(
+        [
+            Turn(user="Weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
+            Turn(reply="It is sunny in Paris."),
+        ]
+    )
+    running, release = asyncio.Event(), asyncio.Event()
+
+    async def get_weather(params: FunctionCallParams) -> None:
+        running.set()
+        await release.wait()
+        await params.result_callback({"sky": "sunny"})
+
+    service = service_for(server.url)
+    service.register_function("get_weather", get_weather)
+    context = LLMContext(tools=ToolsSchema(standard_tools=[WEATHER]))
+    async with running_bot(service, context) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.5), 24000)
+        await asyncio.wait_for(running.wait(), 5)
+        before = len(server.received)
+        await server.close_connections(code=1011, reason="internal error")
+        await server.wait_for_received("session.update", count=2)
+        await wait_for(
+            lambda: any(
+                e["type"] == "conversation.item.create" and e["item"]["type"] == "function_call"
+                for e in server.received[before:]
+            ),
+            what="the replayed call",
+        )
+        release.set()
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="the answer")
+    after = [e for e in server.received[before:] if e["type"] != "input_audio_buffer.append"]
+    items = [e["item"] for e in after if e["type"] == "conversation.item.create"]
+    calls = [i for i in items if i["type"] == "function_call"]
+    outputs = [i for i in items if i["type"] == "function_call_output"]
+    assert len(calls) == 1 and len(outputs) == 1, items
+    assert outputs[0]["call_id"] == calls[0]["call_id"] and "sunny" in outputs[0]["output"]
+    assert items.index(calls[0]) < items.index(outputs[0])
+    everywhere = [
+        e
+        for e in server.received
+        if e["type"] == "conversation.item.create" and e["item"]["type"] == "function_call_output"
+    ]
+    assert len(everywhere) == 1, "answered once in all, not on the old session too"
+    assert [e["type"] for e in after].count("response.create") == 1
