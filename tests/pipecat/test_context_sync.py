@@ -33,7 +33,7 @@ def test_initial_sync_sends_everything_but_the_leading_system_message() -> None:
 def test_echoes_of_server_turns_are_not_sent_but_app_messages_are() -> None:
     sync = ContextSync()
     sync.server_transcribed_user("What's  the time?")
-    sync.server_replied()
+    sync.server_replied("Noon.")
     messages: list[Any] = [
         {"role": "user", "content": "what's the time?"},
         {"role": "assistant", "content": "Noon."},
@@ -44,6 +44,31 @@ def test_echoes_of_server_turns_are_not_sent_but_app_messages_are() -> None:
     assert [i["content"][0]["text"] for i in result.items] == ["Typed by the app."]
     # Seen once, never again.
     assert sync.new_items(messages, _known()).items == []
+
+
+def test_turns_not_in_the_context_yet_are_the_unwritten_ones() -> None:
+    sync = ContextSync()
+    messages: list[Any] = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "One."},
+    ]
+    sync.initial_items(messages)
+    sync.server_transcribed_user("Again?")
+    sync.server_replied("Two.")
+    sync.server_transcribed_user("And?")
+    sync.server_replied("Three, cut")
+    expected = [
+        ("user", "Again?"),
+        ("assistant", "Two."),
+        ("user", "And?"),
+        ("assistant", "Three, cut"),
+    ]
+    assert sync.unwritten_turns(messages) == expected
+    messages.append({"role": "user", "content": "Again?"})  # the aggregators wrote two
+    messages.append({"role": "assistant", "content": "Two."})
+    assert sync.unwritten_turns(messages) == expected[2:]
+    sync.new_items(messages, _known())  # a sync sees (and skips) the written ones
+    assert sync.unwritten_turns(messages) == expected[2:]
 
 
 def test_tool_results_are_sent_once_when_final() -> None:

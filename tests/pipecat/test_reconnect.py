@@ -9,10 +9,14 @@ from typing import Any
 
 from pipecat.frames.frames import (
     ErrorFrame,
+    Frame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
+    SystemFrame,
     TranscriptionFrame,
+    TTSAudioRawFrame,
 )
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from realtime_llm import RealtimeLLMService
 from realtime_llm.dialects import AzureDialect, LocalDialect
@@ -217,3 +221,73 @@ def _appended_after_second_update(server: Any) -> int:
         for e in server.received[updates[1] :]
         if e["type"] == "input_audio_buffer.append"
     )
+
+
+class PlayoutGate(FrameProcessor):
+    """From the first reply audio on, holds the downstream frames until opened, as an
+    output transport holds what follows audio (the reply's words, its end) until that
+    audio has played: the assistant aggregator after it writes the reply late."""
+
+    def __init__(self) -> None:
+        super().__init__(name="playout-gate")
+        self.held: list[Frame] = []
+        self.closed = True
+        self._playing = False
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if direction == FrameDirection.DOWNSTREAM and not isinstance(frame, SystemFrame):
+            self._playing = self._playing or isinstance(frame, TTSAudioRawFrame)
+            if self.closed and self._playing:
+                self.held.append(frame)
+                return
+        await self.push_frame(frame, direction)
+
+    async def open(self) -> None:
+        self.closed = False
+        for frame in self.held:
+            await self.push_frame(frame)
+        self.held.clear()
+
+
+async def test_a_reply_cut_by_a_drop_is_replayed_as_far_as_it_came(make_server: Any) -> None:
+    """The cut reply is not in the context yet when the new session is set up (it is still
+    playing); it is replayed as far as it came, before the reply asked for again, and not
+    sent a second time when the aggregator writes it."""
+    story = "A long reply that is still streaming when the socket goes away. " * 3
+    server = await make_server(
+        [
+            Turn(user="Tell me", reply=story),
+            Turn(reply="Where was I? Ah yes."),
+            Turn(user="Go on", reply="Fine."),
+        ],
+        chunk_interval_s=0.02,
+    )
+    gate = PlayoutGate()
+    async with running_bot(service_for(server.url), after_llm=[gate]) as bot:
+        await server.wait_for_sent("session.updated")
+        await bot.speak(speech_like(24000, 0.4), 24000)
+        await server.wait_for_sent("response.output_audio_transcript.delta", count=3)
+        before = len(server.received)
+        await server.close_connections(code=1012, reason="service restart")
+        await asyncio.wait_for(server.wait_for_received("response.create"), 5)
+        replay = [e for e in server.received[before:] if e["type"] != "input_audio_buffer.append"]
+        print("CTX", bot.context.get_messages(), [e["type"] for e in replay], bot.service._context)
+        assert not any(m.get("role") == "assistant" for m in bot.context.get_messages())
+        await gate.open()
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="the new reply")
+        await bot.speak(speech_like(24000, 0.4), 24000)  # a context sync after the writes
+        await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 3, what="a third")
+    kinds = [e["type"] for e in replay]
+    assert kinds[0] == "session.update"
+    items = [e["item"] for e in replay if e["type"] == "conversation.item.create"]
+    assert [i["role"] for i in items] == ["user", "assistant"]
+    partial = items[1]["content"][0]["text"]
+    assert partial and story.startswith(partial) and partial != story
+    assert kinds.index("response.create") > kinds.index("conversation.item.create")
+    assistant_items = [
+        e
+        for e in server.received
+        if e["type"] == "conversation.item.create" and e["item"].get("role") == "assistant"
+    ]
+    assert len(assistant_items) == 1, "the aggregator's copy of the cut reply is not sent"

@@ -88,7 +88,8 @@ class FrameOutputs:
         self._audio_turns: deque[tuple[dict[str, Any], float]] = deque()
         """The audio-only user turns in the context that still hold audio, oldest first."""
         self._audio_turns_s = 0.0
-        self._reply_has_text = False
+        self._reply_text: list[str] = []
+        """The text of the reply in progress (transcript or text deltas)."""
         self._awaiting_first_audio = False
         self._current_response = ""
         self._late_slots: dict[str, int] = {}
@@ -117,7 +118,7 @@ class FrameOutputs:
         self._llm._tracer.session_ready()
 
     async def _response_started(self, o: out.ResponseStarted) -> None:
-        self._reply_has_text = False
+        self._reply_text = []
         self._awaiting_first_audio = True
         self._current_response = o.response_id
         self._llm._conversation_started = True
@@ -137,9 +138,9 @@ class FrameOutputs:
             slot = len(self._llm._context.get_messages())
             for item_id in o.overdue_transcripts:
                 self._late_slots.setdefault(item_id, slot)
-        if self._reply_has_text:
-            self._llm._context_sync.server_replied()
-            self._reply_has_text = False
+        if self._reply_text:
+            self._llm._context_sync.server_replied("".join(self._reply_text))
+            self._reply_text = []
         report = self._llm._tracer.response_finished(
             o.response_id,
             status=o.status,
@@ -186,7 +187,7 @@ class FrameOutputs:
         await self._llm.push_frame(TTSStoppedFrame())
 
     async def _assistant_transcript(self, o: out.AssistantTranscript) -> None:
-        self._reply_has_text = True
+        self._reply_text.append(o.text)
         llm_text = LLMTextFrame(o.text)
         llm_text.append_to_context = False  # the TTSTextFrame below carries it into context
         await self._llm.push_frame(llm_text)
@@ -198,7 +199,7 @@ class FrameOutputs:
         if self._awaiting_first_audio:
             self._awaiting_first_audio = False
             await self._llm.stop_ttfb_metrics()
-        self._reply_has_text = True
+        self._reply_text.append(o.text)
         await self._llm.push_frame(LLMTextFrame(o.text))
 
     async def _user_speech_started(self, o: out.UserSpeechStarted) -> None:

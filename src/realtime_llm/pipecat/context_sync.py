@@ -68,6 +68,9 @@ class ContextSync:
         self._seen: dict[int, object] = {}  # id -> message, kept alive so ids stay unique
         self._server_user_texts: deque[str] = deque()
         self._server_replies = 0
+        self._server_turns: list[tuple[str, str]] = []
+        """(role, text) of each turn the session produced whose message no sync has seen
+        yet, in the order they happened."""
 
     # -- what the session produced (called by the glue as it emits frames) --------------
 
@@ -76,10 +79,43 @@ class ContextSync:
         normalized = _normalize(text)
         if normalized:
             self._server_user_texts.append(normalized)
+            self._server_turns.append(("user", text))
 
-    def server_replied(self) -> None:
+    def server_replied(self, text: str) -> None:
         """The server spoke or wrote a reply: the assistant message it becomes is not new."""
         self._server_replies += 1
+        self._server_turns.append(("assistant", text))
+
+    def unwritten_turns(self, messages: Sequence[Any]) -> list[tuple[str, str]]:
+        """The session's own turns (role, text) that are not in ``messages`` yet, in order.
+
+        pipecat's assistant aggregator writes a reply when its end frame reaches it, and
+        an output transport lets that frame through only after the reply's audio played;
+        in realtime mode the user aggregator writes the user's turn at the reply's start
+        or end. A replay assembled meanwhile (a drop mid-reply, a renewal while the bot
+        speaks) would find neither in the context. The messages of each role that no sync
+        has seen yet are the oldest such turns, written; the rest are still to come.
+        """
+        written = {"user": 0, "assistant": 0}
+        for message in messages:
+            if id(message) in self._seen or not isinstance(message, dict):
+                continue
+            role = message.get("role")
+            if role == "user" or (role == "assistant" and not message.get("tool_calls")):
+                written[role] += 1
+        unwritten: list[tuple[str, str]] = []
+        for role, text in self._server_turns:
+            if written[role]:
+                written[role] -= 1
+            else:
+                unwritten.append((role, text))
+        return unwritten
+
+    def _seen_turn(self, role: str) -> None:
+        for index, (turn_role, _) in enumerate(self._server_turns):
+            if turn_role == role:
+                del self._server_turns[index]
+                return
 
     def mark_sent(self, message: Any) -> None:
         """This message went to the server by another path: never send it again."""
@@ -126,6 +162,7 @@ class ContextSync:
                         continue
                 elif self._server_replies > 0:
                     self._server_replies -= 1
+                    self._seen_turn("assistant")
                     continue
             items.extend(message_to_items(cast(Any, message), self.audio_format))
         return SyncResult(items, user_echo)
@@ -137,5 +174,6 @@ class ContextSync:
         matched = False
         while self._server_user_texts and self._server_user_texts[0] in text:
             self._server_user_texts.popleft()
+            self._seen_turn("user")
             matched = True
         return matched

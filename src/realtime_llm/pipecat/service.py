@@ -294,14 +294,30 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         ``DEFAULT_MAX_REPLAY_ITEMS``, then the newest ones): each replayed item is input
         to the next response, billed again at every reconnect.
         """
-        self._context_sync = ContextSync(self._input_audio_format())
-        if self._context is None:
+        old, self._context_sync = self._context_sync, ContextSync(self._input_audio_format())
+        # No context frame yet (the user spoke first): the session's own turns still count.
+        messages = self._context.get_messages() if self._context is not None else []
+        # Turns the aggregators have not written yet (a reply still playing, or cut by the
+        # drop and playing out what came, and the user turn before it): replayed as far
+        # as they came, and skipped when the aggregators write them.
+        unwritten: list[dict[str, Any]] = []
+        for role, text in old.unwritten_turns(messages):
+            if role == "user":
+                self._context_sync.server_transcribed_user(text)
+            else:
+                self._context_sync.server_replied(text)
+            message: Any = {"role": role, "content": text}
+            unwritten.extend(messages_to_items([message], self._input_audio_format()))
+        if not messages and not unwritten:
             return []
         self._conversation_started = True
-        return self._whole_context_outputs(self._context.get_messages(), self._compact_replay)
+        return self._whole_context_outputs(messages, self._compact_replay, unwritten)
 
     def _whole_context_outputs(
-        self, messages: list[Any], compact: ReplayCompactor | None = None
+        self,
+        messages: list[Any],
+        compact: ReplayCompactor | None = None,
+        unwritten: list[dict[str, Any]] | None = None,
     ) -> list[out.Output]:
         """Every message as items, for a session that has none of them yet.
 
@@ -313,7 +329,7 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         result. An output whose call is neither among the items nor made by the server
         (a stray tool message) is left out: the server refuses outputs for unknown calls.
         """
-        items = self._context_sync.initial_items(messages)
+        items = self._context_sync.initial_items(messages) + (unwritten or [])
         if compact is not None:
             items = compact(items)
         calls = {str(i.get("call_id")) for i in items if i.get("type") == "function_call"}
