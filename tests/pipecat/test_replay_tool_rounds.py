@@ -9,27 +9,34 @@ from pipecat.frames.frames import LLMFullResponseEndFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import FunctionCallParams
 
+from realtime_llm import RealtimeLLMService
 from realtime_llm.server import ToolCall, Turn
 
 from .harness import running_bot, service_for, speech_like, wait_for
 from .test_function_calls import WEATHER
 
 
+def weather_turns() -> list[Turn]:
+    return [
+        Turn(user="Weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
+        Turn(reply="It is sunny in Paris."),
+    ]
+
+
+def weather_bot(server: Any, handler: Any) -> tuple[RealtimeLLMService, LLMContext]:
+    """The service with ``get_weather`` registered, and a context that offers the tool."""
+    service = service_for(server.url)
+    service.register_function("get_weather", handler)
+    return service, LLMContext(tools=ToolsSchema(standard_tools=[WEATHER]))
+
+
 async def test_replay_after_a_drop_has_every_item_with_the_tool_output(make_server: Any) -> None:
-    server = await make_server(
-        [
-            Turn(user="Weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
-            Turn(reply="It is sunny in Paris."),
-        ]
-    )
+    server = await make_server(weather_turns())
 
     async def get_weather(params: FunctionCallParams) -> None:
         await params.result_callback({"sky": "sunny"})
 
-    service = service_for(server.url)
-    service.register_function("get_weather", get_weather)
-    context = LLMContext(tools=ToolsSchema(standard_tools=[WEATHER]))
-    async with running_bot(service, context) as bot:
+    async with running_bot(*weather_bot(server, get_weather)) as bot:
         await server.wait_for_sent("session.updated")
         await bot.speak(speech_like(24000, 0.5), 24000)
         await wait_for(lambda: len(bot.down(LLMFullResponseEndFrame)) >= 2, what="two replies")
@@ -101,12 +108,7 @@ async def test_a_tool_running_at_the_drop_is_answered_once_on_the_new_session(
     handler returns after the drop is its one output, on the new session."""
     import asyncio
 
-    server = await make_server(
-        [
-            Turn(user="Weather in Paris?", reply=ToolCall.of("get_weather", city="Paris")),
-            Turn(reply="It is sunny in Paris."),
-        ]
-    )
+    server = await make_server(weather_turns())
     running, release = asyncio.Event(), asyncio.Event()
 
     async def get_weather(params: FunctionCallParams) -> None:
@@ -114,10 +116,7 @@ async def test_a_tool_running_at_the_drop_is_answered_once_on_the_new_session(
         await release.wait()
         await params.result_callback({"sky": "sunny"})
 
-    service = service_for(server.url)
-    service.register_function("get_weather", get_weather)
-    context = LLMContext(tools=ToolsSchema(standard_tools=[WEATHER]))
-    async with running_bot(service, context) as bot:
+    async with running_bot(*weather_bot(server, get_weather)) as bot:
         await server.wait_for_sent("session.updated")
         await bot.speak(speech_like(24000, 0.5), 24000)
         await asyncio.wait_for(running.wait(), 5)
