@@ -272,9 +272,9 @@ async def test_serve_stops_cleanly_on_ctrl_c_and_sigterm_whatever_it_inherited(
     """A background job of a script inherits SIGINT ignored, and ``docker stop`` sends
     SIGTERM: either way the server shuts down cleanly (``serving`` checks exit 0)."""
     args = ("--engine", "rules")
-    async with serving(*args, stop_with=stop_with, sigint_ignored=sigint_ignored) as (url, _):
-        async with connect(url) as ws:
-            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "session.created"
+    server = serving(*args, stop_with=stop_with, sigint_ignored=sigint_ignored)
+    async with server as (url, _), connect(url) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "session.created"
 
 
 async def test_without_engine_the_speech_extra_runs_and_hears_the_scripts_lines() -> None:
