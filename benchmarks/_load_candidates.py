@@ -13,6 +13,9 @@ The candidates:
 - ``raw``: websockets and json, no pipecat: what the protocol itself costs;
 - ``floor``: the least a pipecat service can do, a FrameProcessor that appends the input
   and pushes the reply audio, nothing else;
+- ``floor_reply``: the floor plus the four frames per reply that every pipecat LLM service
+  pushes (``LLMFullResponseStartFrame``/``EndFrame``, ``TTSStartedFrame``/``StoppedFrame``),
+  a reference for what those frames cost (not in the default candidates);
 - ``pipecat``: pipecat's own ``OpenAIRealtimeLLMService``;
 - ``realtime_llm``: ``RealtimeLLMService`` with its defaults (a variant with settings can
   be named ``realtime_llm:key=value,...``, see ``make_ours``).
@@ -36,9 +39,13 @@ from pipecat.frames.frames import (
     EndFrame,
     Frame,
     InputAudioRawFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
     OutputAudioRawFrame,
     StartFrame,
     TTSAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from websockets.asyncio.client import ClientConnection, connect
@@ -169,6 +176,36 @@ class FloorService(FrameProcessor):
                 await self.push_frame(TTSAudioRawFrame(audio, RATE, 1))
 
 
+class FloorReplyService(FloorService):
+    """The floor plus the frames every LLM service pushes per reply, nothing else.
+
+    A pipecat LLM service brackets each reply with ``LLMFullResponseStartFrame``/``EndFrame``
+    and its audio with ``TTSStartedFrame``/``StoppedFrame`` (the aggregators and the output
+    transport need them; pipecat's own realtime service pushes them too). Each of them, and
+    the RTVI message the pipeline's observer makes of it, travels the pipeline like any
+    frame. This row says what that costs, apart from everything else a service does.
+    """
+
+    async def _receive(self, ws: ClientConnection) -> None:
+        audio_started = False
+        async for message in ws:
+            event = json.loads(message)
+            kind = event["type"]
+            if kind == "response.output_audio.delta":
+                if not audio_started:
+                    audio_started = True
+                    await self.push_frame(TTSStartedFrame())
+                audio = base64.b64decode(event["delta"])
+                await self.push_frame(TTSAudioRawFrame(audio, RATE, 1))
+            elif kind == "response.created":
+                await self.push_frame(LLMFullResponseStartFrame())
+            elif kind == "response.output_audio.done":
+                audio_started = False
+                await self.push_frame(TTSStoppedFrame())
+            elif kind == "response.done":
+                await self.push_frame(LLMFullResponseEndFrame())
+
+
 def make_pipecat(url: str) -> FrameProcessor:
     from pipecat.services.openai.realtime.llm import OpenAIRealtimeLLMService
 
@@ -200,6 +237,7 @@ def make_ours(url: str, options: str = "") -> FrameProcessor:
 
 SERVICES: dict[str, Callable[[str], FrameProcessor]] = {
     "floor": FloorService,
+    "floor_reply": FloorReplyService,
     "pipecat": make_pipecat,
     "realtime_llm": make_ours,
 }

@@ -10,7 +10,8 @@ streams a 2 s reply in 100 ms deltas, paced in real time. The candidates run one
 other, each in a fresh child process of its own (so that peak RSS is its own):
 ``raw`` (websockets + json, no pipecat), ``floor`` (the least a pipecat FrameProcessor
 can do), ``pipecat`` (pipecat's ``OpenAIRealtimeLLMService``) and ``realtime_llm``
-(``RealtimeLLMService``, defaults). See ``_load_candidates.py``.
+(``RealtimeLLMService``, defaults); ``floor_reply`` (the floor plus the four frames per
+reply every LLM service pushes) on request. See ``_load_candidates.py``.
 
 Per candidate it reports, over the measured window (after every session has started):
 
@@ -334,7 +335,8 @@ def main() -> int:
     parser.add_argument(
         "--candidates",
         default=",".join(CANDIDATES),
-        help="comma-separated; realtime_llm:forward_input_audio=false,input_audio_batch_ms=40 "
+        help="comma-separated (floor_reply: the floor plus the per-reply frames, on request); "
+        "realtime_llm:forward_input_audio=false,input_audio_batch_ms=40 "
         "sets options, realtime_llm@DIR takes the package from DIR/src (to compare commits)",
     )
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")

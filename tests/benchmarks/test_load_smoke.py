@@ -1,8 +1,9 @@
 """The load benchmark runs and reports every candidate (a smoke test: no figure is judged).
 
 The benchmark measures speed; the suite only checks that it still runs end to end (fake
-server, worker processes, all four candidates) and that every row carries its figures,
-so that a change to the service or to pipecat cannot silently break it.
+server, worker processes, all four candidates and the ``floor_reply`` reference) and that
+every row carries its figures, so that a change to the service or to pipecat cannot
+silently break it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import sys
 from pathlib import Path
 
 LOAD = Path(__file__).parents[2] / "benchmarks" / "load.py"
-CANDIDATES = ("floor", "raw", "pipecat", "realtime_llm")
+CANDIDATES = ("floor", "raw", "pipecat", "realtime_llm", "floor_reply")
+CANDIDATE_ARGS = ("--candidates", ",".join(CANDIDATES))
 
 
 def test_load_benchmark_reports_every_candidate() -> None:
     run = subprocess.run(
-        [sys.executable, str(LOAD), "--sessions", "1", "--seconds", "0.5"],
+        [sys.executable, str(LOAD), "--sessions", "1", "--seconds", "0.5", *CANDIDATE_ARGS],
         capture_output=True,
         text=True,
         timeout=300,
