@@ -268,6 +268,7 @@ class RealtimeSession:
         already created the session, else on ``session.created``.
         """
         self._session_config = dict(session)
+        self._turn_audio.server_vad = self.server_vad
         self._turn_audio.set_bounds(*self._turn_audio_bounds())
         if not self._created:
             return []

@@ -11,10 +11,10 @@ Bounded in two ways, both documented in docs/errors.md ("Replay"):
 
 * a turn keeps at most ``max_turn_chars`` of base64 (the newest; 30 s of 24 kHz PCM16 by
   default): a user who talks for two minutes is replayed as the last 30 s;
-* at the start of speech (server VAD's ``speech_started``) everything but the newest
-  ``lead_chars`` (about 1 s) is dropped: the silence between turns is not the turn, and
-  would be billed again as input at every replay. The lead covers the server's prefix
-  padding and its detection delay.
+* with server VAD, until speech starts (``speech_started``) only the newest ``lead_chars``
+  (about 1 s) are kept: the silence between turns is not the turn, would be billed again
+  at every replay, and would cost a session 2 MB of memory while the user is quiet. The
+  lead covers the server's prefix padding and its detection delay.
 
 Turns waiting for a transcript are held (at most :data:`MAX_AWAITING` of them, the oldest
 dropped first) until the transcript settles them: a transcript drops the audio, a failure
@@ -43,34 +43,40 @@ class TurnAudioRecorder:
         lead_chars: base64 characters kept from before the start of speech.
     """
 
-    __slots__ = ("_awaiting", "_chars", "_chunks", "_lead", "_limit")
+    __slots__ = ("_awaiting", "_chars", "_chunks", "_keep", "_lead", "_limit", "server_vad")
 
     def __init__(self, max_turn_chars: int, lead_chars: int) -> None:
         self._limit = max_turn_chars
         self._lead = lead_chars
+        self.server_vad = True
+        """Whether the server detects turns (then a turn starts at ``speech_started``)."""
+        self._keep = lead_chars
+        """What ``add`` keeps now: the lead before speech (server VAD), else a turn."""
         self._chunks: deque[str] = deque()
         self._chars = 0
         self._awaiting: dict[str, tuple[str, ...]] = {}
 
     def set_bounds(self, max_turn_chars: int, lead_chars: int) -> None:
-        """New bounds (the session's input format changed)."""
+        """New bounds (the session's input format or turn detection changed)."""
         self._limit, self._lead = max_turn_chars, lead_chars
+        self._keep = lead_chars if self.server_vad else max_turn_chars
 
     def add(self, audio_b64: str) -> None:
         """Input audio that went to the server (hot path: 50 times a second)."""
         self._chunks.append(audio_b64)
         self._chars += len(audio_b64)
-        if self._chars > self._limit:
-            self._trim(self._limit)
+        if self._chars > self._keep:
+            self._trim(self._keep)
 
     def speech_started(self) -> None:
-        """The server heard speech begin: what came well before it is not the turn."""
-        self._trim(self._lead)
+        """The server heard speech begin: the turn grows from the lead kept before it."""
+        self._keep = self._limit
 
     def clear(self) -> None:
         """The input buffer was cleared (or the session is new): nothing is a turn yet."""
         self._chunks.clear()
         self._chars = 0
+        self._keep = self._lead if self.server_vad else self._limit
 
     def reset(self) -> None:
         """A new session: neither the buffer nor the awaited turns are its."""
