@@ -418,3 +418,14 @@ def test_messages_for_logging_shorten_images() -> None:
     }
     logged = RealtimeLLMAdapter().get_messages_for_logging(LLMContext(messages=[image_message]))
     assert logged[0]["content"][0]["image_url"] == "data:image/..."
+
+
+@pytest.mark.parametrize("fmt", ["audio/pcmu", "audio/pcma"])
+def test_a_recorded_g711_turn_survives_the_round_trip_through_the_context(fmt: Any) -> None:
+    """Recorded wire audio -> the context's WAV -> the replay's wire audio: the same codes."""
+    from realtime_llm.pipecat.media import wav_from_wire_audio, wire_audio_from_wav
+
+    codes = bytes(range(1, 127)) * 4  # one zero code each: 0x7F/0xFF both decode to 0
+    chunks = [base64.b64encode(codes[:200]).decode(), base64.b64encode(codes[200:]).decode()]
+    wav = wav_from_wire_audio(chunks, fmt, 8000)
+    assert base64.b64decode(wire_audio_from_wav(wav, fmt, 8000)) == codes

@@ -125,7 +125,10 @@ class AudioDecoder:
         return 2 if self.audio_format == "audio/pcm" else 1
 
     def decode(self, audio_b64: str) -> bytes:
-        data = base64.b64decode(audio_b64)
+        return self.decode_bytes(base64.b64decode(audio_b64))
+
+    def decode_bytes(self, data: bytes) -> bytes:
+        """Wire audio (already out of base64) to PCM16."""
         table = self._TABLES.get(self.audio_format)
         if table is None:
             return data
@@ -139,7 +142,7 @@ def wav_from_wire_audio(chunks: Iterable[str], audio_format: AudioFormat, rate: 
     an ordinary audio message of the context. Once per recorded turn, not per frame.
     """
     wire = b"".join(base64.b64decode(chunk) for chunk in chunks)
-    pcm = AudioDecoder(audio_format).decode(base64.b64encode(wire).decode("ascii"))
+    pcm = AudioDecoder(audio_format).decode_bytes(wire)
     return base64.b64encode(pcm_to_wav(pcm, rate)).decode("ascii")
 
 
