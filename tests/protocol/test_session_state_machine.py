@@ -34,6 +34,7 @@ from realtime_llm.protocol.outputs import (
     ResponseStarted,
     Send,
     ToolCallsRequested,
+    UserAudioTurn,
     UserTranscript,
 )
 
@@ -78,6 +79,7 @@ class SessionUnderAnyInterleaving(RuleBasedStateMachine):
         self.overdue: set[str] = set()
         self.turn_reply: dict[str, str | None] = {}  # user item -> first reply started after
         self.creates_outstanding = 0
+        self.turn_outcomes: Counter[str] = Counter()  # UserTranscript or UserAudioTurn
         self._connect()
 
     # -- plumbing ------------------------------------------------------------------------
@@ -130,7 +132,11 @@ class SessionUnderAnyInterleaving(RuleBasedStateMachine):
                 for call in o.calls:
                     assert call.call_id not in self.calls_requested
                     self.calls_requested.add(call.call_id)
-            elif isinstance(o, UserTranscript):
+            elif isinstance(o, UserTranscript | UserAudioTurn):
+                self.turn_outcomes[o.item_id] += 1
+                assert self.turn_outcomes[o.item_id] == 1, "a user turn recorded twice"
+                if isinstance(o, UserAudioTurn):
+                    assert o.audio, "an audio turn without audio"
                 reply = self.turn_reply.get(o.item_id)
                 if o.late:
                     assert o.item_id in self.overdue, "late, but never named overdue"
@@ -227,6 +233,7 @@ class SessionUnderAnyInterleaving(RuleBasedStateMachine):
         """The user speaks and stops; the server commits and starts its own reply."""
         item = self._id("user")
         self._feed(self.h.server.speech_started(item))
+        self.h.append(pcm(20, fill=self.counter % 250 + 1))
         self._feed(self.h.server.speech_stopped(item))
         self._feed(self.h.server.committed(item))
         self.committed.append(item)
@@ -246,6 +253,7 @@ class SessionUnderAnyInterleaving(RuleBasedStateMachine):
     def user_stops(self) -> None:
         self.speaking = False
         item = self._id("user")
+        self.h.append(pcm(20, fill=self.counter % 250 + 1))
         self._feed(self.h.server.speech_stopped(item))
         self._feed(self.h.server.committed(item))
         self.committed.append(item)
@@ -260,6 +268,8 @@ class SessionUnderAnyInterleaving(RuleBasedStateMachine):
             self._feed(self.h.server.transcription_failed(item))
         else:
             self._feed(self.h.server.transcription_completed(item, f"words of {item}"))
+        # Heard or not, the turn is recorded once: as its words, or as its audio.
+        assert self.turn_outcomes[item] == 1, "a user turn lost"
 
     @precondition(lambda self: self.live is not None)
     @rule(ms=st.sampled_from([20, 100, 300]))
@@ -301,6 +311,8 @@ class SessionUnderAnyInterleaving(RuleBasedStateMachine):
     def connection_lost_and_back(self) -> None:
         outputs, _wanted = self.h.session.connection_lost()
         self._record(outputs)
+        # Turns whose transcript will never come now are handed out as their audio.
+        assert all(self.turn_outcomes[i] == 1 for i in self.committed), "a user turn lost"
         assert all(self.ended[r] == 1 for r in self.started), "a reply left open by a drop"
         # A new server: nothing of the old one survives.
         self.inbox.clear()

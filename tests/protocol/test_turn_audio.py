@@ -133,9 +133,32 @@ def test_a_drop_while_a_transcript_is_awaited_hands_out_the_audio() -> None:
     h = ready(transcription=True)
     speak(h, "user_1", [pcm(20, fill=1)])
     closing, _ = h.session.connection_lost()
-    assert audio_turns(closing) == [UserAudioTurn("user_1", (pcm(20, fill=1),), late=True)]
+    # Not late: no reply it prompted has ended (so the glue appends it, nothing to place).
+    assert audio_turns(closing) == [UserAudioTurn("user_1", (pcm(20, fill=1),))]
     h.connect()  # the new session has nothing of the old one's
     assert h.feed(h.server.transcription_failed("user_1")) == []
+
+
+def test_a_drop_after_the_reply_held_for_a_transcript_marks_the_audio_late() -> None:
+    h = ready(transcription=True)
+    speak(h, "user_1", [pcm(20, fill=1)])
+    h.start_response("resp_1", server_own=True)
+    assert h.feed(h.server.response_done("resp_1")) == []  # held for the transcript
+    closing, _ = h.session.connection_lost()
+    assert closing == [
+        ResponseEnded("resp_1", "completed", overdue_transcripts=("user_1",)),
+        UserAudioTurn("user_1", (pcm(20, fill=1),), late=True),
+    ]
+
+
+def test_with_server_vad_quiet_audio_is_held_only_as_the_lead() -> None:
+    """Until speech starts only about a second is kept: a commit without speech_started
+    (a server that sends none) gets that second, not the whole silence before it."""
+    h = ready(transcription=False)
+    for _ in range(200):  # 4 s
+        h.append(pcm(20, fill=9))
+    (turn,) = audio_turns(h.feed(h.server.committed("user_1")))
+    assert 900 <= 20 * len(turn.audio) <= 1000
 
 
 def test_audio_held_while_not_ready_is_recorded_when_it_is_sent() -> None:

@@ -198,7 +198,11 @@ class RealtimeSession:
                 )
             )
         # Turns whose transcript will never come now: their audio is all there is of them.
-        out.extend(UserAudioTurn(i, a, True) for i, a in self._turn_audio.take_awaiting())
+        # Late only if a reply that ended named it overdue (the glue has its place then).
+        out.extend(
+            UserAudioTurn(i, a, self._transcripts.overdue(i))
+            for i, a in self._turn_audio.take_awaiting()
+        )
         lifecycle.move_request(RequestMove.LOST)
         lifecycle.move_response(ResponseMove.LOST)
         self._reset_connection_state()
