@@ -50,6 +50,7 @@ HERE = Path(__file__).parent
 CANDIDATES = ("raw", "floor", "pipecat", "realtime_llm")
 REPLY_PERIOD_S = 2.0
 LAG_TICK_S = 0.01
+INPUT_TICK_S = 0.02  # the sources' frame period
 MAX_LAG_P99_MS = 20.0
 
 
@@ -114,8 +115,14 @@ async def _measure(
 
     stats = Stats()
     lags: list[float] = []
-    phases = [REPLY_PERIOD_S * i / sessions for i in range(sessions)]
-    random.Random(sessions).shuffle(phases)
+    # Replies are spread over the reply period; input ticks are spread within a frame as
+    # well, as independent transports' clocks are. (Without the sub-frame part, N=10 put
+    # every session's 20 ms tick at the same instant: a burst of N input frames every
+    # 20 ms, which each delta, sent just after its session's append, waited behind.)
+    rng = random.Random(sessions)
+    spread = 0.0 if os.environ.get("LOAD_ALIGNED_INPUT") else INPUT_TICK_S
+    phases = [REPLY_PERIOD_S * i / sessions + rng.uniform(0, spread) for i in range(sessions)]
+    rng.shuffle(phases)
     go, stopped = asyncio.Event(), asyncio.Event()
     runner: Any = None
     tasks: list[asyncio.Task[None]] = []
@@ -347,6 +354,11 @@ def main() -> int:
     parser.add_argument(
         "--profile", metavar="DIR", help="write a pyinstrument profile of each window to DIR"
     )
+    parser.add_argument(
+        "--aligned-input",
+        action="store_true",
+        help="every session's input tick at the same instant (the benchmark before 2026-12-03)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
@@ -354,6 +366,8 @@ def main() -> int:
     args.sessions = [int(n) for n in str(args.sessions).split(",")]
     if args.worker:
         return _worker_main(args)
+    if args.aligned_input:
+        os.environ["LOAD_ALIGNED_INPUT"] = "1"  # the workers inherit it
     args.candidates = [c for c in args.candidates.split(",") if c]
     if "floor" in args.candidates:  # the floor first: the others' ratios need it
         args.candidates.remove("floor")
