@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -54,4 +55,23 @@ async def test_a_long_stream_of_audio_arrives_whole_and_in_order(make_server: An
             await bot.queue(*frames[i : i + 20])
             await bot.speak(b"", 24000)
         await wait_for(lambda: len(_sent_audio(server)) == 200, what="every append")
+    assert _sent_audio(server) == [f.audio for f in frames]
+
+
+async def test_audio_waits_while_the_service_holds_its_frames(make_server: Any) -> None:
+    # pipecat's pause_processing_all_frames_until holds a processor's queues; audio taken
+    # at once would slip past the hold.
+    server = await make_server()
+    service = service_for(server.url)
+    async with running_bot(service):
+        await server.wait_for_sent("session.updated")
+        release = asyncio.Event()
+        await service.pause_processing_all_frames_until(release.wait, timeout=5.0)
+        frames = _frames(0, 5)
+        for frame in frames:  # as the processor before it hands them on
+            await service.queue_frame(frame)
+        await asyncio.sleep(0.2)
+        assert _sent_audio(server) == []
+        release.set()
+        await wait_for(lambda: len(_sent_audio(server)) == 5, what="the held appends")
     assert _sent_audio(server) == [f.audio for f in frames]

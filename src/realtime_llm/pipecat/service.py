@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -62,7 +62,7 @@ from realtime_llm.pipecat.context import (
     messages_to_items,
 )
 from realtime_llm.pipecat.context_sync import ContextSync, SyncResult
-from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, b64, encode_image
+from realtime_llm.pipecat.media import AudioDecoder, AudioEncoder, AudioFormat, b64, encode_image
 from realtime_llm.pipecat.settings import (
     RealtimeLLMSettings,
     check_voice,
@@ -71,7 +71,7 @@ from realtime_llm.pipecat.settings import (
     unsupported_fields,
 )
 from realtime_llm.protocol import outputs as out
-from realtime_llm.protocol.session import RealtimeSession
+from realtime_llm.protocol.session import RealtimeSession, session_audio_format
 from realtime_llm.session_properties import SessionProperties
 from realtime_llm.tracing import SessionTracer
 from realtime_llm.transport.base import TransportFactory
@@ -308,13 +308,14 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
         # drop and playing out what came, and the user turn before it): replayed as far
         # as they came, and skipped when the aggregators write them.
         unwritten: list[dict[str, Any]] = []
+        audio_format = self._context_sync.audio_format
         for role, text in old.unwritten_turns(messages):
             if role == "user":
                 self._context_sync.server_transcribed_user(text)
             else:
                 self._context_sync.server_replied(text)
             message: Any = {"role": role, "content": text}
-            unwritten.extend(messages_to_items([message], self._input_audio_format()))
+            unwritten.extend(messages_to_items([message], audio_format))
         if not messages and not unwritten:
             return []
         self._conversation_started = True
@@ -482,7 +483,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
             self._direct_audio = False
 
     def _queued_frame_done(self, frame: Frame) -> None:
-        self._system_frames_queued.discard(frame.id)
+        queued = self._system_frames_queued
+        if queued:  # nothing to look up for audio taken at once (the hot path)
+            queued.discard(frame.id)
 
     _action_cache: ClassVar[dict[type, Any]] = {}
 
@@ -722,14 +725,10 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
     def _apply_audio_formats(self) -> None:
         props = self._props
         wire = props.to_wire()
-        input_format = ((wire.get("audio") or {}).get("input") or {}).get("format") or {}
-        self._audio.audio_format = input_format.get("type", "audio/pcm")
-        self._audio.rate = int(
-            input_format.get("rate") or (24000 if self._audio.audio_format == "audio/pcm" else 8000)
-        )
+        input_type, self._audio.rate = session_audio_format(wire, "input")
+        self._audio.audio_format = cast("AudioFormat", input_type)
         self._context_sync.audio_format = self._input_audio_format()
-        output_format = ((wire.get("audio") or {}).get("output") or {}).get("format") or {}
-        self._decoder.audio_format = output_format.get("type", "audio/pcm")
+        self._decoder.audio_format = cast("AudioFormat", session_audio_format(wire, "output")[0])
         self._output_rate = props.output_sample_rate
         wire_bytes_per_ms = self._output_rate * self._decoder.wire_bytes_per_sample / 1000
         self._client.set_output_format(wire_bytes_per_ms)

@@ -99,7 +99,7 @@ from realtime_llm.protocol.tools import CANCELLED_OUTPUT, ToolCallLedger
 from realtime_llm.protocol.transcripts import TranscriptGate
 from realtime_llm.protocol.turn_audio import TurnAudioRecorder
 
-__all__ = ["RealtimeSession"]
+__all__ = ["RealtimeSession", "session_audio_format"]
 
 _RESPONSE_EVENT_PREFIX = "rl_resp_"
 _SESSION_EVENT_PREFIX = "rl_sess_"
@@ -107,6 +107,14 @@ _RETRIEVE_EVENT_PREFIX = "rl_retr_"
 _SPEECH_LEAD_S = 1.0
 """Input audio kept from before server VAD's ``speech_started`` (its prefix padding and
 detection delay), for the recorded turn."""
+
+
+def session_audio_format(session: Mapping[str, Any], direction: str) -> tuple[str, int]:
+    """The (type, rate) of a GA session's ``audio.input`` or ``audio.output`` format; the
+    defaults where it says nothing: PCM16 at 24 kHz, G.711 at 8 kHz."""
+    fmt = ((session.get("audio") or {}).get(direction) or {}).get("format") or {}
+    kind = str(fmt.get("type", "audio/pcm"))
+    return kind, int(fmt.get("rate") or (24000 if kind == "audio/pcm" else 8000))
 
 
 def _decoded_size(b64: str) -> int:
@@ -152,11 +160,8 @@ class RealtimeSession:
 
     def _turn_audio_bounds(self) -> tuple[int, int]:
         """The recorder's bounds in base64 characters, at the configured input format."""
-        audio = self._session_config.get("audio") or {}
-        fmt = (audio.get("input") or {}).get("format") or {}
-        pcm = fmt.get("type", "audio/pcm") == "audio/pcm"
-        rate = int(fmt.get("rate") or (24000 if pcm else 8000))
-        chars_per_s = rate * (2 if pcm else 1) * 4 // 3
+        kind, rate = session_audio_format(self._session_config, "input")
+        chars_per_s = rate * (2 if kind == "audio/pcm" else 1) * 4 // 3
         return int(chars_per_s * self._max_turn_audio_s), int(chars_per_s * _SPEECH_LEAD_S)
 
     # -- connection state ---------------------------------------------------------------
