@@ -212,14 +212,13 @@ class RealtimeConnection:
                 return True  # accepted and dropped by policy: the socket is fine
             if len(event) != 2:
                 text = _dumps(event)
-            elif ws.state is State.OPEN and not transport.is_closing():
-                # Framed here and written at once (see framing.py): websockets' send()
-                # costs nearly twice as much per append. Closing or closed: it decides.
-                payload = (_APPEND_PREFIX + event["audio"] + '"}').encode()
-                transport.write(self._framer.frame(payload))
-                return True
             else:
                 text = _APPEND_PREFIX + event["audio"] + '"}'
+                if ws.state is State.OPEN and not transport.is_closing():
+                    # Framed here and written at once (see framing.py): websockets' send()
+                    # costs twice as much per append. Closing or closed: websockets decides.
+                    transport.write(self._framer.frame(text.encode()))
+                    return True
         else:
             event_id = event.get("event_id")
             if event_id is not None:

@@ -2,11 +2,12 @@
 
 websockets' ``send()`` is made for any message at any time: it enters an async send
 context, builds a ``Frame`` object, asks the OS for a fresh 4-byte mask (a ``getrandom``
-call per frame) and then writes. For a 20 ms append that is about 10.5 µs a frame on this
+call per frame) and then writes. For a 20 ms append that is about 10 µs a frame on this
 project's benchmark machine, where framing the same bytes here and writing them in one
-``transport.write`` costs about 6 µs (docs/performance.md). The connection uses this only
-for appends and only while the socket is open; everything else, control frames included,
-goes through websockets, which writes whole frames too, so frames never interleave.
+``transport.write`` costs about 5 µs (``benchmarks/append_framing.py``). The connection
+uses this only for appends and only while the socket is open; everything else, control
+frames included, goes through websockets, which writes whole frames too, so frames never
+interleave.
 
 RFC 6455 (5.3) asks that the masking key be unpredictable, taken from a strong source of
 entropy. The keys here are the OS's random bytes (``os.urandom``), fetched 1024 keys at a
