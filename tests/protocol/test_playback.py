@@ -174,3 +174,41 @@ class TestTransportSignals:
         tracker.playback_stopped(T0 + 0.5)
         assert tracker.item_id is None
         assert tracker.truncation_points(T0 + 1) == []
+
+
+class TestRunsAreTheTransports:
+    """A start anchors only the audio the transport waited for, never what it played."""
+
+    def test_a_transport_that_acknowledges_on_receipt(self) -> None:
+        # Replies of 2 s in 100 ms deltas, back to back; the transport says it stopped
+        # when the last delta reaches it (before the model has it played) and starts
+        # again on the next reply's first delta.
+        tracker = PlaybackTracker()
+        for reply in range(4):
+            t = T0 + 2.0 * reply
+            for n in range(20):
+                tracker.audio_received(f"reply_{reply}", 100 * MS, t + n * 0.1)
+                if n == 0:
+                    tracker.playback_started(t)
+            if reply < 3:
+                tracker.playback_stopped(t + 1.9)
+                tracker.audio_done(f"reply_{reply}")
+        # The user interrupts 500 ms into the fourth reply: the three before were heard.
+        assert tracker.truncation_points(T0 + 6.5) == [TruncationPoint("reply_3", 500)]
+
+    def test_a_start_on_time_still_anchors_the_run(self) -> None:
+        tracker = tracker_with(ms=200)
+        tracker.playback_started(T0)  # on time: nothing to move
+        tracker.audio_received("item_1", 200 * MS, T0 + 0.2)
+        tracker.playback_started(T0 + 0.3)  # repeated: the transport was playing
+        assert tracker.truncation_point(T0 + 0.3) == TruncationPoint("item_1", 300)
+
+    def test_a_gap_while_playing_is_silence_not_a_new_start(self) -> None:
+        tracker = tracker_with(ms=100)
+        tracker.playback_started(T0)
+        tracker.audio_received("item_1", 100 * MS, T0 + 0.3)  # the speaker waited
+        tracker.audio_done("item_1")
+        tracker.playback_stopped(T0 + 0.75)
+        tracker.audio_received("item_2", 100 * MS, T0 + 1.0)
+        tracker.playback_started(T0 + 1.5)  # moves item_2 only
+        assert tracker.truncation_points(T0 + 1.55) == [TruncationPoint("item_2", 50)]

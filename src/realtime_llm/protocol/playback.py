@@ -19,11 +19,15 @@ then starts again) does not restart the count. Consecutive chunks merge into one
 *segment*, so an item costs a few numbers, not one per delta. Items queue behind each
 other: a reply that arrives while the previous one still plays starts after it.
 
-The output transport's ``BotStartedSpeaking`` anchors the model: the run of audio that
-began after silence is taken to start when the transport says it started (pipeline and
-device latency), once per run. ``BotStoppedSpeaking`` only drops the items the model has
-fully played and whose audio is done (``response.output_audio.done``): a reply that
-arrived just before the previous one's stop is kept, and so is an item still streaming.
+The output transport's ``BotStartedSpeaking`` anchors the model: the audio received
+while the transport was idle (before its first start, or since its last stop) is taken to
+start when the transport says it started (pipeline and device latency). Only that audio
+moves: the runs of the model (audio after a gap in arrival) are not the transport's, and
+a start must never move audio the transport already played; a gap of the model while the
+transport plays is silence it waited through. ``BotStoppedSpeaking`` ends the transport's
+run, and drops the items the model has fully played and whose audio is done
+(``response.output_audio.done``): a reply that arrived just before the previous one's
+stop is kept, and so is an item still streaming.
 
 ``audio_end_ms == 0`` cannot be truncated (the server rejects it): the user heard nothing,
 so the item is deleted instead. No clock is read here; ``now`` is passed in.
@@ -34,6 +38,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["PlaybackTracker", "TruncationPoint"]
+
+_CONTIGUOUS_S = 0.001
+"""Audio arriving this close after the queue's end continues it: paced deltas land right
+at the end, on either side by float noise, and would otherwise split into one segment
+each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +77,18 @@ class PlaybackTracker:
         bytes_per_ms: output audio bytes per millisecond (48 for 24 kHz PCM16 mono).
     """
 
-    __slots__ = ("_anchored", "_bytes_per_ms", "_items", "_queue_end", "_run_start")
+    __slots__ = ("_bytes_per_ms", "_items", "_playing", "_queue_end", "_unanchored_from")
 
     def __init__(self, bytes_per_ms: float = 48.0) -> None:
         self._bytes_per_ms = bytes_per_ms
         self._items: list[_Item] = []
         self._queue_end = float("-inf")
         """When everything received so far will have played."""
-        self._run_start = float("-inf")
-        """When the current run (audio after silence) started playing."""
-        self._anchored = False
-        """Whether BotStartedSpeaking already anchored the current run."""
+        self._playing = False
+        """Between the transport's BotStartedSpeaking and its BotStoppedSpeaking."""
+        self._unanchored_from: float | None = None
+        """Where the audio received while the transport was idle starts, in the model:
+        the next BotStartedSpeaking moves it (and what follows) to when it really began."""
 
     @property
     def item_id(self) -> str | None:
@@ -96,7 +106,7 @@ class PlaybackTracker:
             item = _Item(item_id)
             items.append(item)
         queue_end = self._queue_end
-        if now <= queue_end:
+        if now <= queue_end + _CONTIGUOUS_S:
             start = queue_end
             segments = item.segments
             if segments:
@@ -105,25 +115,27 @@ class PlaybackTracker:
             else:
                 segments.append([start, float(nbytes)])
         else:
-            start = now  # the queue had drained: a new run starts now
-            self._run_start = now
-            self._anchored = False
+            start = now  # the queue had drained: the speaker waited until now
             item.segments.append([start, float(nbytes)])
+        if not self._playing and self._unanchored_from is None:
+            self._unanchored_from = start
         item.received_bytes += nbytes
         self._queue_end = start + nbytes / self._bytes_per_ms / 1000
 
     def playback_started(self, now: float) -> None:
-        """The output transport started playing: the current run starts at ``now``."""
-        if self._anchored or not self._items or now <= self._run_start:
+        """The output transport started playing: what it waited for starts at ``now``."""
+        if self._playing or not self._items:
+            return  # a repeated start; or one for nothing received (ignored)
+        self._playing = True
+        since = self._unanchored_from
+        self._unanchored_from = None
+        if since is None or now <= since:
             return
-        self._anchored = True
-        shift = now - self._run_start
-        run_start = self._run_start
+        shift = now - since
         for item in self._items:
             for segment in item.segments:
-                if segment[0] >= run_start:
+                if segment[0] >= since:
                     segment[0] += shift
-        self._run_start = now
         self._queue_end += shift
 
     def audio_done(self, item_id: str) -> None:
@@ -139,7 +151,10 @@ class PlaybackTracker:
         its count goes on from where it is.
         """
         self._items = [i for i in self._items if not i.done or self._unheard(i, now)]
-        self._anchored = False
+        self._playing = False
+        # What was received before the stop has played (however late the stop arrived):
+        # only audio received from now on waits for the next start.
+        self._unanchored_from = None
 
     def _unheard(self, item: _Item, now: float) -> bool:
         return round(self._played_ms(item, now)) < int(self._received(item))
@@ -184,5 +199,5 @@ class PlaybackTracker:
         """Playback was cut (or the socket went): nothing is queued any more."""
         self._items = []
         self._queue_end = float("-inf")
-        self._run_start = float("-inf")
-        self._anchored = False
+        self._playing = False
+        self._unanchored_from = None
