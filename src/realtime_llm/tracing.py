@@ -156,6 +156,10 @@ SESSION_SUMMARY_PREFIX: Final = "realtime.session."
 
 _OTHER_ERROR: Final = "_OTHER"
 _MAX_OPEN: Final = 64
+_RECENT: Final = 2
+"""Ended responses remembered for their tool calls. The core reports a response's calls
+right after its end, so the last one is enough; one more is slack. More would keep a
+turn per reply alive for nothing, and every object kept is one more for the GC."""
 _MAX_DESCRIPTION: Final = 500
 
 _PROVIDER_ALIASES: Final[Mapping[str, str]] = {
@@ -713,7 +717,7 @@ class SessionTracer:
                 span.set_attribute(REALTIME_SESSION_COST_USD, float(report.session_cost_usd))
 
     def _remember(self, response_id: str, response: _Response) -> None:
-        if len(self._recent) >= 16:
+        if len(self._recent) >= _RECENT:
             del self._recent[next(iter(self._recent))]
         self._recent[response_id] = response
 
