@@ -145,15 +145,17 @@ class PlaybackTracker:
                 item.done = True
 
     def playback_stopped(self, now: float) -> None:
-        """The output transport ran dry: drop the finished items fully played by ``now``.
+        """The output transport ran dry: its run ends, and the finished items fully
+        played by ``now`` are dropped.
 
         An item still streaming stays, however much of it played: more may come, and
         its count goes on from where it is.
         """
         self._items = [i for i in self._items if not i.done or self._unheard(i, now)]
         self._playing = False
-        # What was received before the stop has played (however late the stop arrived):
-        # only audio received from now on waits for the next start.
+        # The next start moves only audio received from now on. What came before the stop
+        # was played or queued by the transport; after a stop that arrived late (the next
+        # reply had begun) that costs at most the pipeline's delay.
         self._unanchored_from = None
 
     def _unheard(self, item: _Item, now: float) -> bool:
