@@ -558,6 +558,9 @@ class RealtimeLLMService(LLMService[RealtimeLLMAdapter]):
 
     async def _on_interruption(self, frame: InterruptionFrame, direction: FrameDirection) -> bool:
         await self.push_frame(frame, direction)
+        # A part-filled batch is audio from before the interruption: it goes first, so a
+        # client-VAD clear takes it too, instead of it opening the next turn.
+        await self._flush_input_audio()
         await self._act(self._session.interrupt(time.monotonic()))
         await self.stop_all_metrics()  # type: ignore[no-untyped-call]
         return True
