@@ -113,6 +113,10 @@ async def _reply(ws: ServerConnection) -> None:
     await ws.send(_event(type="response.done", response=done))
 
 
+REPLIES = True
+"""False (``--no-replies``): appends are read and never answered, for input-only benchmarks."""
+
+
 async def _handle(ws: ServerConnection) -> None:
     replies: asyncio.Queue[None] = asyncio.Queue()
 
@@ -131,7 +135,7 @@ async def _handle(ws: ServerConnection) -> None:
                 key = text.index('"audio"')
                 opening = text.index('"', key + 7)
                 pending += text.index('"', opening + 1) - opening - 1  # base64 characters
-                if pending >= REPLY_EVERY_B64:
+                if pending >= REPLY_EVERY_B64 and REPLIES:
                     pending -= REPLY_EVERY_B64
                     replies.put_nowait(None)
             elif '"session.update"' in text:
@@ -152,7 +156,10 @@ async def _main(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-replies", action="store_true", help="never send a reply")
+    options = parser.parse_args()
+    REPLIES = not options.no_replies
     try:
-        asyncio.run(_main(parser.parse_args().port))
+        asyncio.run(_main(options.port))
     except KeyboardInterrupt:
         sys.exit(0)

@@ -55,10 +55,10 @@ MAX_LAG_P99_MS = 20.0
 
 
 @contextmanager
-def fake_server() -> Iterator[str]:
-    """The fake server in a child process; yields its URL."""
+def fake_server(*options: str) -> Iterator[str]:
+    """The fake server in a child process (``options``: its command line); yields its URL."""
     server = subprocess.Popen(
-        [sys.executable, str(HERE / "_fake_server.py")], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(HERE / "_fake_server.py"), *options], stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None
