@@ -10,6 +10,10 @@ input path runs, and prints the client's CPU microseconds per frame (user + syst
 - ``pipecat push``: the source's ``push_frame`` into a processor that takes the frame and
   drops it at once: frame construction, pipecat's push, its observers. Every service
   pays this, and no service can avoid it;
+- ``pipecat process``: the same, and the frame taken through what pipecat does around
+  every frame a processor handles (``FrameProcessor.process_frame``, which reports it to
+  the observers, between the ``on_before/after_process_frame`` events): the least a
+  service that handles the frame costs, before any protocol work or socket write;
 - ``floor``, ``pipecat``, ``realtime_llm``: the candidates of ``load.py``, the socket write
   included. The column "beyond the push" is what the candidate itself costs.
 
@@ -32,7 +36,7 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-CANDIDATES = ("pipecat push", "floor", "pipecat", "realtime_llm")
+CANDIDATES = ("pipecat push", "pipecat process", "floor", "pipecat", "realtime_llm")
 FRAME = bytes((i * 37) & 0xFF for i in range(960))  # 20 ms of 24 kHz PCM16
 
 
@@ -45,7 +49,8 @@ async def _measure(candidate: str, url: str, frames: int, rounds: int) -> list[f
     from pipecat.workers.runner import WorkerRunner
 
     class Drop(FrameProcessor):
-        """Takes input audio as it is pushed and drops it: what is left is pipecat's push."""
+        """Takes input audio as it is pushed and drops it: what is left is pipecat's push
+        (and, for "pipecat process", what pipecat does around every frame handled)."""
 
         async def queue_frame(
             self,
@@ -54,6 +59,10 @@ async def _measure(candidate: str, url: str, frames: int, rounds: int) -> list[f
             callback: Any = None,
         ) -> None:
             if isinstance(frame, InputAudioRawFrame):
+                if candidate == "pipecat process":  # what pipecat does around a frame
+                    await self._call_event_handler("on_before_process_frame", frame)
+                    await FrameProcessor.process_frame(self, frame, direction)
+                    await self._call_event_handler("on_after_process_frame", frame)
                 return
             await super().queue_frame(frame, direction, callback)
 
@@ -62,7 +71,7 @@ async def _measure(candidate: str, url: str, frames: int, rounds: int) -> list[f
             await self.push_frame(frame, direction)
 
     source, sink = PacedSource(), PlaybackSink(Stats())
-    service = Drop() if candidate == "pipecat push" else make_service(candidate, url)
+    service = Drop() if candidate.startswith("pipecat p") else make_service(candidate, url)
     worker = PipelineWorker(
         Pipeline([source, service, sink]), params=PipelineParams(), cancel_on_idle_timeout=False
     )

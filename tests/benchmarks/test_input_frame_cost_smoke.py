@@ -20,6 +20,7 @@ def test_input_frame_cost_benchmark_reports_every_candidate() -> None:
     rows = [line for line in run.stdout.splitlines() if " us " in line]
     assert [row.split(" us ")[0].rsplit(None, 1)[0] for row in rows] == [
         "pipecat push",
+        "pipecat process",
         "floor",
         "pipecat",
         "realtime_llm",
