@@ -26,13 +26,11 @@ import sys
 import time
 from typing import Any
 
+from _pipeline import start_pipeline
 from _server_process import local_server_process
 from loguru import logger
 from pipecat.frames.frames import Frame, InputAudioRawFrame, StartFrame, UserStoppedSpeakingFrame
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.workers.runner import WorkerRunner
 
 RATE = 24000
 FRAME = RATE * 2 // 50  # 20 ms
@@ -88,12 +86,7 @@ async def measure(url: str, batch_ms: int, turns: int) -> list[float]:
     settings = RealtimeLLMSettings(input_audio_batch_ms=batch_ms or None)
     service: Any = RealtimeLLMService(dialect="local", base_url=url, settings=settings)
     source, ends = TurnSource(), TurnEnds()
-    worker = PipelineWorker(
-        Pipeline([source, service, ends]), params=PipelineParams(), cancel_on_idle_timeout=False
-    )
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    running = asyncio.create_task(runner.run())
+    runner, running = await start_pipeline([source, service, ends])
     await source.started.wait()
     await asyncio.sleep(0.5)  # session ready
     await source.play(turns)

@@ -42,11 +42,9 @@ FRAME = bytes((i * 37) & 0xFF for i in range(960))  # 20 ms of 24 kHz PCM16
 
 async def _measure(candidate: str, url: str, frames: int, rounds: int) -> list[float]:
     from _load_candidates import PacedSource, PlaybackSink, Stats, make_service
+    from _pipeline import start_pipeline
     from pipecat.frames.frames import Frame, InputAudioRawFrame
-    from pipecat.pipeline.pipeline import Pipeline
-    from pipecat.pipeline.worker import PipelineParams, PipelineWorker
     from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-    from pipecat.workers.runner import WorkerRunner
 
     class Drop(FrameProcessor):
         """Takes input audio as it is pushed and drops it: what is left is pipecat's push
@@ -72,12 +70,7 @@ async def _measure(candidate: str, url: str, frames: int, rounds: int) -> list[f
 
     source, sink = PacedSource(), PlaybackSink(Stats())
     service = Drop() if candidate.startswith("pipecat p") else make_service(candidate, url)
-    worker = PipelineWorker(
-        Pipeline([source, service, sink]), params=PipelineParams(), cancel_on_idle_timeout=False
-    )
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    run = asyncio.create_task(runner.run())
+    _, run = await start_pipeline([source, service, sink])
     await sink.started.wait()
     await asyncio.sleep(0.5)  # session.update answered
     push, down = source.push_frame, FrameDirection.DOWNSTREAM
