@@ -116,7 +116,8 @@ def main() -> int:
                 raise SystemExit(f"{candidate} failed:\n{done.stderr[-3000:]}")
             values = json.loads(done.stdout.strip().splitlines()[-1])
             median = statistics.median(values)
-            push = median if candidate == "pipecat push" else push
+            if candidate == "pipecat push":
+                push = median
             beyond = f"{median - push:6.2f} us beyond the push" if push is not None else ""
             spread = f"[{min(values):.2f}-{max(values):.2f}]"
             print(f"{candidate:<14} {median:6.2f} us {spread:<14} {beyond}", flush=True)

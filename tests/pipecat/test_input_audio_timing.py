@@ -34,7 +34,7 @@ _CONTROL = {"input_audio_buffer.commit": "commit", "input_audio_buffer.clear": "
 
 
 def _script(seed: int, length: int = 80) -> list[tuple[Frame, str]]:
-    """Frames and what each should put on the wire, each followed by a random pause kind."""
+    """Frames and what each should put on the wire (the pauses between are ``_pause``'s)."""
     rng = random.Random(seed)
     script: list[tuple[Frame, str]] = []
     for i in range(length):
